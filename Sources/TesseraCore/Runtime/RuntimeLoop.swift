@@ -1,0 +1,93 @@
+import Glibc
+import Synchronization
+
+/// The invocation loop: next event, handler, response or error, forever.
+///
+/// A handler error or a malformed event never ends the loop; a broken Runtime API (500, unreachable)
+/// or SIGTERM does.
+public struct RuntimeLoop {
+    /// Why `run` returned.
+    public enum Exit: Equatable, Sendable {
+        case terminated
+        case runtimeAPIFailed(String)
+    }
+
+    let client: RuntimeClient
+    let logger: LambdaLogger
+
+    public init(client: RuntimeClient, logger: LambdaLogger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Serves invocations until the Runtime API fails or SIGTERM arrives.
+    public func run(_ handler: some LambdaHandler) -> Exit {
+        while !terminationRequested.load(ordering: .relaxed) {
+            do {
+                try serveOne(handler)
+            } catch let failure as RuntimeClient.Failure {
+                if case let .runtimeAPIUnavailable(reason) = failure { return .runtimeAPIFailed(reason) }
+                logger.error(failure.description)
+            } catch {
+                return .runtimeAPIFailed(String(describing: error))
+            }
+        }
+        return .terminated
+    }
+
+    /// Serves one invocation; only Runtime API failures escape.
+    public func serveOne(_ handler: some LambdaHandler) throws {
+        let invocation = try client.next()
+        busy.store(true, ordering: .sequentiallyConsistent)
+        defer { busy.store(false, ordering: .sequentiallyConsistent) }
+        // The AWS clients read the trace header from here, as the AWS SDKs do.
+        if let trace = invocation.traceId { setenv("_X_AMZN_TRACE_ID", trace, 1) } else { unsetenv("_X_AMZN_TRACE_ID") }
+        let log = logger.with(requestId: invocation.requestId)
+        let context = LambdaContext(
+            requestId: invocation.requestId, deadlineMilliseconds: invocation.deadlineMilliseconds,
+            invokedFunctionARN: invocation.invokedFunctionARN, traceId: invocation.traceId,
+            clientContext: invocation.clientContext, cognitoIdentity: invocation.cognitoIdentity, logger: log)
+
+        let output: [UInt8]
+        do {
+            output = try handler.handle(invocation.event, context: context)
+        } catch {
+            let (type, message) = errorReport(for: error)
+            log.error("\(type): \(message)")
+            report(try client.postError(requestId: invocation.requestId, type: type, message: message), log)
+            return
+        }
+        switch try client.postResponse(requestId: invocation.requestId, body: output) {
+        case .accepted:
+            break
+        case let .tooLarge(detail):
+            let message = "response of \(output.count) bytes is larger than Lambda accepts: \(detail)"
+            log.error(message)
+            report(try client.postError(requestId: invocation.requestId, type: "Runtime.ResponseTooLarge",
+                                        message: message), log)
+        case let .rejected(status, body):
+            log.error("Runtime API refused the response (\(status)): \(body)")
+        }
+    }
+
+    private func report(_ outcome: RuntimeClient.PostOutcome, _ log: LambdaLogger) {
+        if case let .rejected(status, body) = outcome { log.error("Runtime API refused the error (\(status)): \(body)") }
+        if case let .tooLarge(body) = outcome { log.error("Runtime API refused the error as too large: \(body)") }
+    }
+}
+
+/// Set while a handler runs, so SIGTERM lets it finish and post its outcome first.
+private let busy = Atomic<Bool>(false)
+private let terminationRequested = Atomic<Bool>(false)
+
+/// Ends the process on SIGTERM: at once when idle (blocked on /next), after the current invocation otherwise.
+public func installTerminationHandler() {
+    signal(SIGTERM) { _ in
+        terminationRequested.store(true, ordering: .sequentiallyConsistent)
+        if !busy.load(ordering: .sequentiallyConsistent) {
+            let note = "SIGTERM: runtime stopping\n"
+            _ = note.withCString { write(2, $0, strlen($0)) }
+            _exit(0)
+        }
+    }
+}

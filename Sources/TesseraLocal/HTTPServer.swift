@@ -1,0 +1,215 @@
+import Foundation
+import Glibc
+import TesseraCore
+
+/// A small threaded HTTP/1.1 server on 127.0.0.1 for the local stack and the tests.
+///
+/// One thread per connection, so a handler may block (the Runtime API's `/next` long poll does).
+/// Bodies need a Content-Length; connections are kept alive unless the client says `Connection: close`.
+public final class HTTPServer: @unchecked Sendable {
+    /// A parsed request.
+    public struct Request: Sendable {
+        public let method: String
+        /// The request target as sent: path and query, still encoded.
+        public let target: String
+        public let headers: HTTPHeaders
+        public let body: [UInt8]
+
+        /// The path without the query.
+        public var path: String { String(target.prefix { $0 != "?" }) }
+    }
+
+    public typealias Handler = @Sendable (Request) -> HTTPResponse
+
+    public let port: UInt16
+    private let listener: Int32
+    private let handler: Handler
+    private let stopped = NSLock()
+    private var isStopped = false
+    private var accepted = 0
+
+    /// How many TCP connections were accepted so far (keep-alive shows as one).
+    public var connectionCount: Int {
+        stopped.lock()
+        defer { stopped.unlock() }
+        return accepted
+    }
+
+    /// Listens on 127.0.0.1:`port` (0 picks a free port) and serves on background threads.
+    public init(port: UInt16 = 0, handler: @escaping Handler) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ServerError.socket("socket: \(errnoText())") }
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 64) == 0 else {
+            let reason = errnoText()
+            close(fd)
+            throw ServerError.socket("bind/listen on 127.0.0.1:\(port): \(reason)")
+        }
+        var actual = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &actual) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        self.port = UInt16(bigEndian: actual.sin_port)
+        listener = fd
+        self.handler = handler
+        let thread = Thread { [self] in acceptLoop() }
+        thread.name = "http-accept-\(self.port)"
+        thread.start()
+    }
+
+    /// Stops accepting connections; open connections end when their peer closes them.
+    public func stop() {
+        stopped.lock()
+        defer { stopped.unlock() }
+        guard !isStopped else { return }
+        isStopped = true
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+
+    deinit { stop() }
+
+    private func acceptLoop() {
+        while true {
+            let connection = accept(listener, nil, nil)
+            if connection < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            stopped.lock()
+            accepted += 1
+            stopped.unlock()
+            var yes: Int32 = 1
+            setsockopt(connection, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
+            let thread = Thread { [self] in serve(connection) }
+            thread.start()
+        }
+    }
+
+    private func serve(_ fd: Int32) {
+        defer { close(fd) }
+        var reader = SocketReader(fd: fd)
+        while let request = reader.readRequest() {
+            let response = handler(request)
+            guard writeResponse(response, to: fd) else { return }
+            if request.headers["connection"]?.lowercased() == "close" { return }
+        }
+    }
+
+    private func writeResponse(_ response: HTTPResponse, to fd: Int32) -> Bool {
+        var head = "HTTP/1.1 \(response.status) \(reason(response.status))\r\n"
+        for field in response.headers where !field.name.caseInsensitiveEqual("content-length") {
+            head += "\(field.name): \(field.value)\r\n"
+        }
+        head += "Content-Length: \(response.body.count)\r\n\r\n"
+        return writeAll(fd, Array(head.utf8)) && writeAll(fd, response.body)
+    }
+
+    private func reason(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 202: "Accepted"
+        case 400: "Bad Request"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 413: "Payload Too Large"
+        case 500: "Internal Server Error"
+        case 503: "Service Unavailable"
+        default: "Status"
+        }
+    }
+}
+
+/// Why the server could not start.
+public enum ServerError: Error, CustomStringConvertible {
+    case socket(String)
+    public var description: String {
+        switch self { case let .socket(reason): "HTTP server: \(reason)" }
+    }
+}
+
+/// Buffered reads of HTTP/1.1 requests from a socket.
+struct SocketReader {
+    let fd: Int32
+    private var buffer: [UInt8] = []
+    private var start = 0
+
+    init(fd: Int32) { self.fd = fd }
+
+    mutating func readRequest() -> HTTPServer.Request? {
+        guard let headEnd = readUntilHeadEnd() else { return nil }
+        let head = String(decoding: buffer[start..<headEnd], as: UTF8.self)
+        start = headEnd + 4
+        var lines = head.split(separator: "\r\n", omittingEmptySubsequences: false)
+        let requestLine = lines.removeFirst().split(separator: " ")
+        guard requestLine.count >= 2 else { return nil }
+        var headers = HTTPHeaders()
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers.add(String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
+        }
+        let length = headers["content-length"].flatMap { Int($0) } ?? 0
+        guard length >= 0, fill(upTo: start + length) else { return nil }
+        let body = Array(buffer[start..<(start + length)])
+        start += length
+        if start > 65_536 {
+            buffer.removeFirst(start)
+            start = 0
+        }
+        return HTTPServer.Request(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers,
+                                  body: body)
+    }
+
+    private mutating func readUntilHeadEnd() -> Int? {
+        var searchFrom = start
+        while true {
+            if buffer.count - searchFrom >= 4 {
+                for i in searchFrom...(buffer.count - 4)
+                where buffer[i] == 13 && buffer[i + 1] == 10 && buffer[i + 2] == 13 && buffer[i + 3] == 10 {
+                    return i
+                }
+                searchFrom = buffer.count - 3
+            }
+            guard readMore() else { return nil }
+        }
+    }
+
+    private mutating func fill(upTo count: Int) -> Bool {
+        while buffer.count < count { guard readMore() else { return false } }
+        return true
+    }
+
+    private mutating func readMore() -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { return false }
+        buffer.append(contentsOf: chunk[0..<n])
+        return true
+    }
+}
+
+func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { return false }
+        offset += n
+    }
+    return true
+}
+
+func errnoText() -> String { String(cString: strerror(errno)) }
+
+extension String {
+    func caseInsensitiveEqual(_ other: String) -> Bool { lowercased() == other.lowercased() }
+}
