@@ -11,10 +11,9 @@ struct RuntimeLoopTests {
     }
 
     /// Runs the loop on a thread; returns a function that waits for its exit.
-    func start(_ api: LocalRuntimeAPI, _ handler: some LambdaHandler & Sendable) -> @Sendable () -> RuntimeLoop.Exit? {
+    func start(endpoint: String, _ handler: some LambdaHandler & Sendable) -> @Sendable () -> RuntimeLoop.Exit? {
         let done = DispatchSemaphore(value: 0)
         let box = ExitBox()
-        let endpoint = api.endpoint
         Thread.detachNewThread {
             let loop = RuntimeLoop(client: RuntimeClient(endpoint: endpoint), logger: LambdaLogger(minimumLevel: .fatal))
             box.set(loop.run(handler))
@@ -40,7 +39,7 @@ struct RuntimeLoopTests {
             default: return Array(text.reversed().map(\.asciiValue!))
             }
         }
-        let waitExit = start(api, handler)
+        let waitExit = start(endpoint: api.endpoint, handler)
 
         #expect(api.invoke(Array("abc".utf8)) == .response(Array("cba".utf8)))
         #expect(api.invoke(Array("fail".utf8))
@@ -70,13 +69,23 @@ struct RuntimeLoopTests {
     }
 
     @Test func unreachableRuntimeAPIEndsTheLoop() throws {
-        let api = try LocalRuntimeAPI()
-        api.stop()
-        let waitExit = start(api, ClosureHandler { event, _ in event })
+        // Port 1 on loopback: nothing listens there, and no other test's server can take it.
+        let waitExit = start(endpoint: "127.0.0.1:1", ClosureHandler { event, _ in event })
         guard case .runtimeAPIFailed? = waitExit() else {
             Issue.record("the loop did not end when the Runtime API was unreachable")
             return
         }
+    }
+
+    @Test func invocationWithoutRequestIdEndsTheLoopInsteadOfSpinning() throws {
+        let server = try HTTPServer { _ in HTTPResponse(status: 200, body: Array("{}".utf8)) }
+        defer { server.stop() }
+        let waitExit = start(endpoint: "127.0.0.1:\(server.port)", ClosureHandler { event, _ in event })
+        guard case let .runtimeAPIFailed(reason)? = waitExit() else {
+            Issue.record("the loop did not end on an invocation without a request id")
+            return
+        }
+        #expect(reason.contains("Lambda-Runtime-Aws-Request-Id"))
     }
 }
 

@@ -3,8 +3,8 @@ import Synchronization
 
 /// The invocation loop: next event, handler, response or error, forever.
 ///
-/// A handler error or a malformed event never ends the loop; a broken Runtime API (500, unreachable)
-/// or SIGTERM does.
+/// A handler error or a malformed event never ends the loop; a broken Runtime API (500, unreachable,
+/// an invocation without a request id) or SIGTERM does.
 public struct RuntimeLoop {
     /// Why `run` returned.
     public enum Exit: Equatable, Sendable {
@@ -25,10 +25,9 @@ public struct RuntimeLoop {
         while !terminationRequested.load(ordering: .relaxed) {
             do {
                 try serveOne(handler)
-            } catch let failure as RuntimeClient.Failure {
-                if case let .runtimeAPIUnavailable(reason) = failure { return .runtimeAPIFailed(reason) }
-                logger.error(failure.description)
             } catch {
+                // Only Runtime API failures escape serveOne: an API that is gone or answers without a
+                // request id cannot be served, and polling it again would only spin.
                 return .runtimeAPIFailed(String(describing: error))
             }
         }
