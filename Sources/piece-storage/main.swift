@@ -1,1 +1,6 @@
-print("todo")
+import TesseraCore
+
+// piece-storage: invoked by the IoT Core rule once per MQTT message of a device's picture.
+LambdaRuntime.run { _ in
+    PieceStorageHandler(config: try PieceStorageConfig.fromEnvironment(.process()))
+}

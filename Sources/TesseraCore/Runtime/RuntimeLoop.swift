@@ -81,6 +81,11 @@ private let terminationRequested = Atomic<Bool>(false)
 
 /// Ends the process on SIGTERM: at once when idle (blocked on /next), after the current invocation otherwise.
 public func installTerminationHandler() {
+    // A parent may have spawned us with signals blocked (threaded launchers do): unblock SIGTERM.
+    var unblock = sigset_t()
+    sigemptyset(&unblock)
+    sigaddset(&unblock, SIGTERM)
+    sigprocmask(SIG_UNBLOCK, &unblock, nil)
     signal(SIGTERM) { _ in
         terminationRequested.store(true, ordering: .sequentiallyConsistent)
         if !busy.load(ordering: .sequentiallyConsistent) {
