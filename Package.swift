@@ -6,7 +6,11 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "piece-storage", targets: ["piece-storage"]),
+        .executable(name: "tessera", targets: ["tessera"]),
         .library(name: "TesseraCore", targets: ["TesseraCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // System libraries: Debian's -dev packages locally, Amazon Linux's -devel when building for Lambda.
@@ -23,6 +27,10 @@ let package = Package(
         .target(name: "TesseraLocal", dependencies: ["TesseraCore"]),
 
         .executableTarget(name: "piece-storage", dependencies: ["TesseraCore"]),
+        // The developer and device CLI: `tessera send`, `tessera local`, later `tessera resize`.
+        .executableTarget(name: "tessera", dependencies: [
+            "TesseraCore", "TesseraLocal", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         .executableTarget(name: "noop-function", dependencies: ["TesseraCore"], path: "Benchmarks/noop-function"),
         .executableTarget(name: "runtime-bench", dependencies: ["TesseraCore", "TesseraLocal"],

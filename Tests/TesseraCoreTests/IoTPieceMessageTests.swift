@@ -48,3 +48,21 @@ struct IoTPieceMessageTests {
         }
     }
 }
+
+struct PieceSplittingTests {
+    @Test func splitThenParseGivesThePictureBack() throws {
+        let photo = try Fixtures.bytes("photos/fresh-flower.jpg")
+        let messages = IoTPieceMessage.split(photo, machineId: "cam-1", label: "flower", pieceBytes: 8192)
+        #expect(messages.count == 11)
+        let limits = IoTPieceMessage.Limits(maxPieces: 100, maxPieceBytes: 8192)
+        let parsed = try messages.map { try IoTPieceMessage.parse(Array($0.json.utf8), limits: limits) }
+        #expect(parsed == messages)
+        let joined = parsed.flatMap { message -> [UInt8] in
+            if case let .piece(_, _, _, data) = message { return data }
+            return []
+        }
+        #expect(joined == photo)
+        #expect(parsed.last == .end(machineId: "cam-1", label: "flower", total: 10,
+                                    sha256: hexString(SHA256.hash(photo)), contentType: "image/jpeg"))
+    }
+}

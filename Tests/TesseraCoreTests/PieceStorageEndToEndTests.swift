@@ -31,8 +31,8 @@ struct PieceStorageEndToEndTests {
         let queue = try sqs.createQueue(name: Emulator.uniqueName("reassembly"))
         let api = try LocalRuntimeAPI()
         defer { api.stop() }
-        let function = try FunctionProcess("piece-storage", environment: environment(api: api, table: table, queue: queue))
-        defer { _ = function.terminate() }
+        let function = try FunctionProcess.start("piece-storage", environment: environment(api: api, table: table, queue: queue))
+        defer { function.terminate() }
 
         let photo = try Fixtures.bytes("photos/fresh-flower.jpg")
         let size = MalformedPieceEvents.maxPieceBytes
@@ -99,7 +99,7 @@ struct PieceStorageEndToEndTests {
         #expect(request == ReassemblyRequest(machineId: "cam-7", label: "fresh-flower", pieces: 10, sha256: sha))
 
         #expect(function.isRunning)
-        #expect(function.terminate() == 0, "SIGTERM must end the runtime cleanly\n\(function.log)")
+        #expect(function.terminate().status == 0, "SIGTERM must end the runtime cleanly\n\(function.log)")
         // JSON log lines carry the request id.
         let line = function.log.split(separator: "\n").first { $0.contains("reassembly requested") }
         let object = try JSONSerialization.jsonObject(with: Data((line ?? "").utf8)) as? [String: String]
@@ -118,7 +118,7 @@ struct PieceStorageEndToEndTests {
         defer { api.stop() }
         var env = environment(api: api, table: "t", queue: "http://127.0.0.1:1/123456789012/q")
         env[variable] = value
-        let function = try FunctionProcess("piece-storage", environment: env)
+        let function = try FunctionProcess.start("piece-storage", environment: env)
         let outcome = api.waitForInitError(timeout: 10)
         guard case let .error(type, message, headerType)? = outcome else {
             Issue.record("no init error: \(String(describing: outcome))\n\(function.log)")
@@ -126,6 +126,6 @@ struct PieceStorageEndToEndTests {
         }
         #expect(type == "Runtime.ConfigurationError" && headerType == type)
         #expect(message.contains(expected), "\(message)")
-        #expect(function.waitForExit() == 1)
+        #expect(function.waitForExit()?.status == 1)
     }
 }
