@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import TesseraCore
+
+/// `tessera resize`: one rendition of a JPEG, made as the picture processor makes them.
+struct Resize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Resize a JPEG: shrink-on-load decode, Lanczos-3, orientation applied, ICC kept.")
+
+    @Argument(help: "Input JPEG.") var input: String
+    @Argument(help: "Output JPEG.") var output: String
+
+    @Option(help: "Scale both sides, e.g. 50%.") var scale: String?
+    @Option(help: "Fit inside a box, keeping the aspect ratio, e.g. 256x256.") var fit: String?
+    @Option(help: "Exact size, e.g. 640x480.") var size: String?
+    @Option(help: "Width in pixels; height follows the aspect ratio.") var width: Int?
+    @Flag(help: "Allow renditions larger than the source.") var upscale = false
+
+    @Option(help: "JPEG quality, 1-100.") var quality = 85
+    @Option(help: "Chroma subsampling: 4:2:0, 4:2:2 or 4:4:4.") var subsampling = "4:2:0"
+    @Flag(help: "Keep EXIF metadata (GPS included); off by default.") var keepMetadata = false
+    @Option(help: "Largest source picture in pixels.") var maxPixels = 50_000_000
+
+    func validate() throws {
+        let given = [scale, fit, size, width.map(String.init)].compactMap { $0 }
+        guard given.count == 1 else { throw ValidationError("give exactly one of --scale, --fit, --size, --width") }
+        guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1 to 100") }
+        guard ChromaSubsampling(rawValue: subsampling) != nil else {
+            throw ValidationError("--subsampling must be 4:2:0, 4:2:2 or 4:4:4")
+        }
+    }
+
+    func run() throws {
+        var text = scale.map { $0.hasSuffix("%") ? $0 : $0 + "%" } ?? fit.map { "fit:\($0)" }
+            ?? size.map { "size:\($0)" } ?? "width:\(width!)"
+        if upscale { text += ":upscale" }
+        do {
+            let spec = try RenditionSpec(text)
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: input)))
+            let options = RenderOptions(quality: quality, subsampling: ChromaSubsampling(rawValue: subsampling)!,
+                                        keepMetadata: keepMetadata, limits: ImageLimits(maxPixels: maxPixels))
+            guard let rendition = try RenditionRenderer().render(bytes, specs: [spec], options: options).first else {
+                throw ImagingError.invalidSpec(text, reason: "no rendition")
+            }
+            try Data(rendition.jpeg).write(to: URL(fileURLWithPath: output))
+            print("\(output): \(rendition.width)x\(rendition.height), \(rendition.jpeg.count) bytes")
+        } catch let error as ImagingError {
+            FileHandle.standardError.write(Data("tessera resize: \(input): \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
