@@ -16,15 +16,18 @@ PILLOW_RUN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_res
 
 def run(cmd):
     # Output goes to files, not pipes: a chatty child must never block on a full pipe.
-    with open(os.path.join(OUT, "stdout"), "w+") as out, open(os.path.join(OUT, "stderr"), "w+") as err:
+    with open(os.path.join(OUT, "stdout"), "w+b") as out, open(os.path.join(OUT, "stderr"), "w+b") as err:
+        # GNU time measures the peak RSS of a process exec'd from a small parent (a child forked
+        # from this large interpreter would count the interpreter's pages too).
+        rss_file = os.path.join(OUT, "rss")
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
+        status = subprocess.call(["/usr/bin/time", "-f", "%M", "-o", rss_file, *cmd], stdout=out, stderr=err)
         elapsed = time.perf_counter() - start
-        proc.returncode = status
         out.seek(0)
         err.seek(0)
-        return status == 0, elapsed, usage.ru_maxrss, out.read(), err.read()
+        text = lambda f: f.read().decode("utf-8", "replace")
+        rss = int(open(rss_file).read().strip().splitlines()[-1])
+        return status == 0, elapsed, rss, text(out), text(err)
 
 def targets(w, h, task):
     if task == "50%":
@@ -40,6 +43,7 @@ def peers(src, out, task, w, h):
     box = f"{tw}x{th}" if task == "50%" else "256x256"
     return [
         ("tessera", [TESSERA, "resize", src, out, *flag], True),
+        ("tessera-m1", [TESSERA, "resize", src, out, *flag, "--margin", "1"], True),
         ("pillow", [sys.executable, PILLOW_RUN, "plain", task, src, out], False),
         ("pillow-draft", [sys.executable, PILLOW_RUN, "draft", task, src, out], False),
         ("vips-resize", ["vips", "resize", src, out + "[Q=85]", str(scale)], False),
@@ -72,6 +76,7 @@ references = {}
 def reference(src, size, upright):
     key = (src, upright)
     if key not in references:
+        references.clear()  # one photo at a time keeps the driver small
         im = Image.open(src)
         im.load()
         if upright:

@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 
 /// A function binary run as Lambda runs `bootstrap`: a child with its own environment, a clean signal
@@ -7,7 +6,7 @@ public final class ChildProcess: @unchecked Sendable {
     public let pid: pid_t
     /// Where its stdout and stderr go, when redirected.
     public let logPath: String?
-    private let lock = NSLock()
+    private let lock = ConditionLock()
     private var exit: (status: Int32, peakRSSKiB: Int)?
 
     public init(_ command: [String], environment: [String: String], logPath: String? = nil) throws {
@@ -42,7 +41,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Sends SIGTERM and waits for the exit.
     @discardableResult
-    public func terminate(timeout: TimeInterval = 10) -> (status: Int32, peakRSSKiB: Int) {
+    public func terminate(timeout: Double = 10) -> (status: Int32, peakRSSKiB: Int) {
         if poll() == nil { kill(pid, SIGTERM) }
         return waitForExit(timeout: timeout) ?? {
             kill(pid, SIGKILL)
@@ -51,9 +50,9 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// The exit status (a signal shows as 128 + number) and peak RSS, once it has exited.
-    public func waitForExit(timeout: TimeInterval = 10) -> (status: Int32, peakRSSKiB: Int)? {
-        let limit = Date(timeIntervalSinceNow: timeout)
-        while Date() < limit {
+    public func waitForExit(timeout: Double = 10) -> (status: Int32, peakRSSKiB: Int)? {
+        let limit = deadline(after: timeout)
+        while monotonicNanoseconds() < limit {
             if let result = poll() { return result }
             usleep(2_000)
         }
@@ -64,12 +63,14 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// What it wrote so far, when redirected.
     public var log: String {
-        logPath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
+        logPath.flatMap(readFile).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
     private func poll() -> (status: Int32, peakRSSKiB: Int)? {
-        lock.lock()
-        defer { lock.unlock() }
+        lock.withLock { pollLocked() }
+    }
+
+    private func pollLocked() -> (status: Int32, peakRSSKiB: Int)? {
         if let exit { return exit }
         var status: Int32 = 0
         var usage = rusage()

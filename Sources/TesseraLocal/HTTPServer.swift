@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 import TesseraCore
 
@@ -24,16 +23,12 @@ public final class HTTPServer: @unchecked Sendable {
     public let port: UInt16
     private let listener: Int32
     private let handler: Handler
-    private let stopped = NSLock()
+    private let state = ConditionLock()
     private var isStopped = false
     private var accepted = 0
 
     /// How many TCP connections were accepted so far (keep-alive shows as one).
-    public var connectionCount: Int {
-        stopped.lock()
-        defer { stopped.unlock() }
-        return accepted
-    }
+    public var connectionCount: Int { state.withLock { accepted } }
 
     /// Listens on 127.0.0.1:`port` (0 picks a free port) and serves on background threads.
     public init(port: UInt16 = 0, handler: @escaping Handler) throws {
@@ -61,19 +56,17 @@ public final class HTTPServer: @unchecked Sendable {
         self.port = UInt16(bigEndian: actual.sin_port)
         listener = fd
         self.handler = handler
-        let thread = Thread { [self] in acceptLoop() }
-        thread.name = "http-accept-\(self.port)"
-        thread.start()
+        startThread { [self] in acceptLoop() }
     }
 
     /// Stops accepting connections; open connections end when their peer closes them.
     public func stop() {
-        stopped.lock()
-        defer { stopped.unlock() }
-        guard !isStopped else { return }
-        isStopped = true
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
+        state.withLock {
+            guard !isStopped else { return }
+            isStopped = true
+            shutdown(listener, Int32(SHUT_RDWR))
+            close(listener)
+        }
     }
 
     deinit { stop() }
@@ -85,13 +78,10 @@ public final class HTTPServer: @unchecked Sendable {
                 if errno == EINTR { continue }
                 return
             }
-            stopped.lock()
-            accepted += 1
-            stopped.unlock()
+            state.withLock { accepted += 1 }
             var yes: Int32 = 1
             setsockopt(connection, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
-            let thread = Thread { [self] in serve(connection) }
-            thread.start()
+            startThread { [self] in serve(connection) }
         }
     }
 
@@ -101,13 +91,13 @@ public final class HTTPServer: @unchecked Sendable {
         while let request = reader.readRequest() {
             let response = handler(request)
             guard writeResponse(response, to: fd) else { return }
-            if request.headers["connection"]?.lowercased() == "close" { return }
+            if request.headers["connection"]?.caseInsensitiveEquals("close") == true { return }
         }
     }
 
     private func writeResponse(_ response: HTTPResponse, to fd: Int32) -> Bool {
         var head = "HTTP/1.1 \(response.status) \(reason(response.status))\r\n"
-        for field in response.headers where !field.name.caseInsensitiveEqual("content-length") {
+        for field in response.headers where !field.name.caseInsensitiveEquals("content-length") {
             head += "\(field.name): \(field.value)\r\n"
         }
         head += "Content-Length: \(response.body.count)\r\n\r\n"
@@ -155,7 +145,7 @@ struct SocketReader {
         var headers = HTTPHeaders()
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers.add(String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
+            headers.add(String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingHTTPWhitespace())
         }
         let length = headers["content-length"].flatMap { Int($0) } ?? 0
         guard length >= 0, fill(upTo: start + length) else { return nil }
@@ -209,7 +199,3 @@ func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
 }
 
 func errnoText() -> String { String(cString: strerror(errno)) }
-
-extension String {
-    func caseInsensitiveEqual(_ other: String) -> Bool { lowercased() == other.lowercased() }
-}

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import TesseraCore
 
 /// The Lambda Runtime API served on loopback, so function binaries run here as Lambda runs `bootstrap`.
@@ -40,7 +40,7 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
     public let functionARN: String
     private let maxResponseBytes: Int
     private let invocationTimeoutMs: Int
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var queue: [Pending] = []
     private var outcomes: [String: Outcome] = [:]
     private var inFlight: Set<String> = []
@@ -61,11 +61,7 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
     /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API` for the functions.
     public var endpoint: String { "127.0.0.1:\(server.port)" }
 
-    public var timeline: Timeline {
-        condition.lock()
-        defer { condition.unlock() }
-        return timelineValue
-    }
+    public var timeline: Timeline { condition.withLock { timelineValue } }
 
     public func stop() { server.stop() }
 
@@ -73,47 +69,43 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
     @discardableResult
     public func enqueue(_ event: [UInt8], traceId: String? = nil) -> String {
         let id = UUID().uuidString.lowercased()
-        condition.lock()
-        queue.append(Pending(id: id, event: event, traceId: traceId,
-                             deadline: Int(Date().timeIntervalSince1970 * 1000) + invocationTimeoutMs))
-        condition.broadcast()
-        condition.unlock()
+        condition.withLock {
+            queue.append(Pending(id: id, event: event, traceId: traceId,
+                                 deadline: UTCTime.nowMilliseconds() + invocationTimeoutMs))
+            condition.broadcast()
+        }
         return id
     }
 
     /// Waits for the outcome of `id`; nil when `timeout` seconds pass first.
-    public func wait(for id: String, timeout: TimeInterval = 30) -> Outcome? {
-        let limit = Date(timeIntervalSinceNow: timeout)
-        condition.lock()
-        defer { condition.unlock() }
-        while outcomes[id] == nil {
-            guard condition.wait(until: limit) else { return outcomes[id] }
+    public func wait(for id: String, timeout: Double = 30) -> Outcome? {
+        let limit = deadline(after: timeout)
+        return condition.withLock {
+            _ = condition.wait(until: limit) { outcomes[id] != nil }
+            return outcomes[id]
         }
-        return outcomes[id]
     }
 
     /// Queues an event and waits for its outcome.
-    public func invoke(_ event: [UInt8], traceId: String? = nil, timeout: TimeInterval = 30) -> Outcome? {
+    public func invoke(_ event: [UInt8], traceId: String? = nil, timeout: Double = 30) -> Outcome? {
         wait(for: enqueue(event, traceId: traceId), timeout: timeout)
     }
 
     /// Waits for a `/runtime/init/error` post.
-    public func waitForInitError(timeout: TimeInterval = 30) -> Outcome? {
-        let limit = Date(timeIntervalSinceNow: timeout)
-        condition.lock()
-        defer { condition.unlock() }
-        while initErrorOutcome == nil {
-            guard condition.wait(until: limit) else { break }
+    public func waitForInitError(timeout: Double = 30) -> Outcome? {
+        let limit = deadline(after: timeout)
+        return condition.withLock {
+            _ = condition.wait(until: limit) { initErrorOutcome != nil }
+            return initErrorOutcome
         }
-        return initErrorOutcome
     }
 
     /// Makes the next polls of `/next` answer these statuses (a broken execution environment).
     public func failNextPolls(with statuses: [Int]) {
-        condition.lock()
-        injectedNextFailures.append(contentsOf: statuses)
-        condition.broadcast()
-        condition.unlock()
+        condition.withLock {
+            injectedNextFailures.append(contentsOf: statuses)
+            condition.broadcast()
+        }
     }
 
     private func route(_ request: HTTPServer.Request) -> HTTPResponse {
@@ -130,10 +122,10 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
         case ("POST", 3, "invocation", "error"):
             return record(id: parts[1]) { errorOutcome(request) } tooLarge: { 0 }
         case ("POST", 2, "init", "error"):
-            condition.lock()
-            initErrorOutcome = errorOutcome(request)
-            condition.broadcast()
-            condition.unlock()
+            condition.withLock {
+                initErrorOutcome = errorOutcome(request)
+                condition.broadcast()
+            }
             return accepted()
         default:
             return notFound(request)
@@ -141,10 +133,12 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
     }
 
     private func next() -> HTTPResponse {
-        condition.lock()
-        defer { condition.unlock() }
-        if timelineValue.firstNext == nil { timelineValue.firstNext = DispatchTime.now().uptimeNanoseconds }
-        while queue.isEmpty && injectedNextFailures.isEmpty { condition.wait() }
+        condition.withLock { nextLocked() }
+    }
+
+    private func nextLocked() -> HTTPResponse {
+        if timelineValue.firstNext == nil { timelineValue.firstNext = monotonicNanoseconds() }
+        _ = condition.wait { !queue.isEmpty || !injectedNextFailures.isEmpty }
         if !injectedNextFailures.isEmpty {
             let status = injectedNextFailures.removeFirst()
             return HTTPResponse(status: status, body: Array("{\"errorType\":\"Injected\",\"errorMessage\":\"injected failure\"}".utf8))
@@ -162,8 +156,10 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
     }
 
     private func record(id: String, outcome: () -> Outcome?, tooLarge size: () -> Int) -> HTTPResponse {
-        condition.lock()
-        defer { condition.unlock() }
+        condition.withLock { recordLocked(id: id, outcome: outcome, tooLarge: size) }
+    }
+
+    private func recordLocked(id: String, outcome: () -> Outcome?, tooLarge size: () -> Int) -> HTTPResponse {
         guard inFlight.contains(id) else {
             return HTTPResponse(status: 400, body: Array(
                 "{\"errorMessage\":\"Invalid request ID\",\"errorType\":\"InvalidRequestID\"}".utf8))
@@ -174,14 +170,16 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
         }
         inFlight.remove(id)
         outcomes[id] = value
-        if timelineValue.firstOutcome == nil { timelineValue.firstOutcome = DispatchTime.now().uptimeNanoseconds }
+        if timelineValue.firstOutcome == nil { timelineValue.firstOutcome = monotonicNanoseconds() }
         condition.broadcast()
         return accepted()
     }
 
     private func errorOutcome(_ request: HTTPServer.Request) -> Outcome {
-        let object = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any]
-        return .error(type: object?["errorType"] as? String ?? "", message: object?["errorMessage"] as? String ?? "",
+        var fields: [String: JSONValue] = [:]
+        if case let .object(object)? = try? JSONValue.parse(request.body) { fields = object }
+        func text(_ name: String) -> String { if case let .string(value)? = fields[name] { value } else { "" } }
+        return .error(type: text("errorType"), message: text("errorMessage"),
                       headerType: request.headers["Lambda-Runtime-Function-Error-Type"])
     }
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import TesseraCore
 
 /// `tessera local`: the local stack's resources in the AWS emulator (more to come).

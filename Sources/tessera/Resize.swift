@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import TesseraCore
+import TesseraLocal
 
 /// `tessera resize`: one rendition of a JPEG, made as the picture processor makes them.
 struct Resize: ParsableCommand {
@@ -20,11 +20,14 @@ struct Resize: ParsableCommand {
     @Option(help: "Chroma subsampling: 4:2:0, 4:2:2 or 4:4:4.") var subsampling = "4:2:0"
     @Flag(help: "Keep EXIF metadata (GPS included); off by default.") var keepMetadata = false
     @Option(help: "Largest source picture in pixels.") var maxPixels = 50_000_000
+    @Option(help: "Decode at least this many times the target before filtering (1 = straight to size).")
+    var margin = 2.0
 
     func validate() throws {
         let given = [scale, fit, size, width.map(String.init)].compactMap { $0 }
         guard given.count == 1 else { throw ValidationError("give exactly one of --scale, --fit, --size, --width") }
         guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1 to 100") }
+        guard margin >= 1, margin <= 8 else { throw ValidationError("--margin must be 1 to 8") }
         guard ChromaSubsampling(rawValue: subsampling) != nil else {
             throw ValidationError("--subsampling must be 4:2:0, 4:2:2 or 4:4:4")
         }
@@ -36,16 +39,17 @@ struct Resize: ParsableCommand {
         if upscale { text += ":upscale" }
         do {
             let spec = try RenditionSpec(text)
-            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: input)))
+            guard let bytes = readFile(input) else { throw ValidationError("cannot read \(input)") }
             let options = RenderOptions(quality: quality, subsampling: ChromaSubsampling(rawValue: subsampling)!,
-                                        keepMetadata: keepMetadata, limits: ImageLimits(maxPixels: maxPixels))
+                                        keepMetadata: keepMetadata, limits: ImageLimits(maxPixels: maxPixels),
+                                        qualityMargin: margin)
             guard let rendition = try RenditionRenderer().render(bytes, specs: [spec], options: options).first else {
                 throw ImagingError.invalidSpec(text, reason: "no rendition")
             }
-            try Data(rendition.jpeg).write(to: URL(fileURLWithPath: output))
+            guard writeFile(output, rendition.jpeg) else { throw ValidationError("cannot write \(output)") }
             print("\(output): \(rendition.width)x\(rendition.height), \(rendition.jpeg.count) bytes")
         } catch let error as ImagingError {
-            FileHandle.standardError.write(Data("tessera resize: \(input): \(error)\n".utf8))
+            printError("tessera resize: \(input): \(error)")
             throw ExitCode(1)
         }
     }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import Glibc
 import TesseraCore
 import TesseraLocal
 
@@ -28,8 +28,9 @@ struct Send: ParsableCommand {
     var shuffle = false
 
     func run() throws {
-        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: photo)))
-        let name = label ?? URL(fileURLWithPath: photo).deletingPathExtension().lastPathComponent
+        guard let bytes = readFile(photo) else { throw ValidationError("cannot read \(photo)") }
+        let fileName = photo.split(separator: "/").last.map(String.init) ?? photo
+        let name = label ?? String(fileName.prefix { $0 != "." })
         var messages = IoTPieceMessage.split(bytes, machineId: machineId, label: name, pieceBytes: pieceBytes)
         let pieceCount = messages.count - 1
         if shuffle, messages.count > 2 {
@@ -41,7 +42,7 @@ struct Send: ParsableCommand {
         let binary = function ?? siblingExecutable("piece-storage")
         let api = try LocalRuntimeAPI(functionARN: "arn:aws:lambda:us-east-1:123456789012:function:piece-storage")
         defer { api.stop() }
-        var environment = ProcessInfo.processInfo.environment
+        var environment = Environment.process().values
         environment["AWS_LAMBDA_RUNTIME_API"] = api.endpoint
         let child = try ChildProcess([binary], environment: environment)
         defer { child.terminate() }
@@ -76,6 +77,10 @@ func say(_ line: String) {
 
 /// An executable built into the same folder as this one.
 func siblingExecutable(_ name: String) -> String {
-    URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        .appendingPathComponent(name).path
+    var path = [CChar](repeating: 0, count: 4096)
+    let length = readlink("/proc/self/exe", &path, path.count - 1)
+    let me = length > 0 ? String(decoding: path[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        : CommandLine.arguments[0]
+    let directory = me.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+    return directory + "/" + name
 }

@@ -6,5 +6,5 @@ struct Tessera: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
         abstract: "Tessera's developer and device tool.",
-        subcommands: [Resize.self, Send.self, Local.self])
+        subcommands: [Resize.self, Inspect.self, Send.self, Local.self])
 }

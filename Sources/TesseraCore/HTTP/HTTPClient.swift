@@ -153,7 +153,7 @@ private func responseHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size
 
 extension String {
     /// Without spaces, tabs, CR and LF at both ends.
-    func trimmingHTTPWhitespace() -> String {
+    public func trimmingHTTPWhitespace() -> String {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }
         guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
             return ""

@@ -1,0 +1,101 @@
+import Glibc
+
+/// A pthread mutex with a condition variable: the one synchronisation primitive the local tools need.
+final class ConditionLock: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+
+    init() {
+        pthread_mutex_init(&mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(&condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(&condition)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+
+    /// Waits (the lock held) until `ready` is true or `deadline` (monotonic nanoseconds) passes.
+    func wait(until deadline: UInt64? = nil, _ ready: () -> Bool) -> Bool {
+        while !ready() {
+            guard let deadline else {
+                pthread_cond_wait(&condition, &mutex)
+                continue
+            }
+            guard monotonicNanoseconds() < deadline else { return false }
+            var spec = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+            pthread_cond_timedwait(&condition, &mutex, &spec)
+        }
+        return true
+    }
+
+    func broadcast() { pthread_cond_broadcast(&condition) }
+}
+
+/// Monotonic clock in nanoseconds.
+public func monotonicNanoseconds() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+}
+
+/// The deadline `seconds` from now, on the monotonic clock.
+func deadline(after seconds: Double) -> UInt64 {
+    monotonicNanoseconds() + UInt64(max(0, seconds) * 1e9)
+}
+
+/// Runs `body` on a new detached thread.
+func startThread(_ body: @escaping @Sendable () -> Void) {
+    final class Box: @unchecked Sendable { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
+    let context = Unmanaged.passRetained(Box(body)).toOpaque()
+    var thread = pthread_t()
+    let status = pthread_create(&thread, nil, { raw in
+        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+        box.body()
+        return nil
+    }, context)
+    precondition(status == 0, "pthread_create failed: \(status)")
+    pthread_detach(thread)
+}
+
+/// A whole file's bytes; nil when it cannot be read.
+public func readFile(_ path: String) -> [UInt8]? {
+    guard let file = fopen(path, "rb") else { return nil }
+    defer { fclose(file) }
+    var bytes = [UInt8]()
+    if fseek(file, 0, SEEK_END) == 0 {
+        let size = ftell(file)
+        if size > 0 { bytes.reserveCapacity(size) }
+        rewind(file)
+    }
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = fread(&chunk, 1, chunk.count, file)
+        if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
+        if n < chunk.count { break }
+    }
+    return ferror(file) == 0 ? bytes : nil
+}
+
+/// Writes the bytes to a file, replacing it; false on failure.
+public func writeFile(_ path: String, _ bytes: [UInt8]) -> Bool {
+    guard let file = fopen(path, "wb") else { return false }
+    let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+    return fclose(file) == 0 && written == bytes.count
+}
+
+/// Writes a line to standard error.
+public func printError(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    bytes.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
+}
