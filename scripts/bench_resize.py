@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 TESSERA, CORPUS, OUT = sys.argv[1], sys.argv[2], sys.argv[3]
+BIG = sys.argv[4] if len(sys.argv) > 4 else None
 os.makedirs(OUT, exist_ok=True)
 PILLOW_RUN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_resize_pillow.py")
 
@@ -96,7 +97,7 @@ for task in ["50%", "fit 256x256"]:
         mp = w * h / 1e6
         for name, cmd, upright in peers(src, os.path.join(OUT, "x.jpg"), task, w, h):
             ok, elapsed, rss, out, err = run(cmd)
-            row = results.setdefault((task, name), {"mp": 0, "s": 0, "rss": 0, "psnr": [], "ssim": [], "fail": []})
+            row = results.setdefault((task, name), {"mp": 0, "s": 0, "rss": 0, "rsss": [], "psnr": [], "ssim": [], "fail": []})
             if not ok:
                 row["fail"].append(os.path.basename(src) + ": " + (err.strip().splitlines() or ["?"])[-1][:120])
                 continue
@@ -105,6 +106,7 @@ for task in ["50%", "fit 256x256"]:
             row["mp"] += mp
             row["s"] += elapsed
             row["rss"] = max(row["rss"], rss)
+            row["rsss"].append(rss)
             got = Image.open(os.path.join(OUT, "x.jpg"))
             got = np.asarray(got.convert("L" if got.mode == "L" else "RGB"))
             ref = reference(src, (got.shape[1], got.shape[0]), upright)
@@ -116,7 +118,7 @@ for task in ["50%", "fit 256x256"]:
 print(f"corpus: {len(files)} photos in {CORPUS}")
 for task in ["50%", "fit 256x256"]:
     print(f"\ntask {task}")
-    print(f"{'peer':<14} {'files':>5} {'MP/s':>8} {'peak RSS':>10} {'PSNR dB':>8} {'SSIM':>7}  failures")
+    print(f"{'peer':<14} {'files':>5} {'MP/s':>8} {'peak RSS':>10} {'median RSS':>11} {'PSNR dB':>8} {'SSIM':>7}  failures")
     for (t, name), r in results.items():
         if t != task:
             continue
@@ -124,6 +126,22 @@ for task in ["50%", "fit 256x256"]:
         mps = r["mp"] / r["s"] if r["s"] else 0
         p = np.mean([v for v in r["psnr"] if np.isfinite(v)]) if n else float("nan")
         s = np.nanmean(r["ssim"]) if n else float("nan")
-        print(f"{name:<14} {n:>5} {mps:>8.1f} {r['rss'] / 1024:>7.1f} MB {p:>8.2f} {s:>7.4f}  {len(r['fail'])}")
+        med = np.median(r["rsss"]) / 1024 if r["rsss"] else 0
+        print(f"{name:<14} {n:>5} {mps:>8.1f} {r['rss'] / 1024:>7.1f} MB {med:>8.1f} MB {p:>8.2f} {s:>7.4f}  {len(r['fail'])}")
         for f in r["fail"]:
             print(f"{'':<16}{f}")
+
+if BIG:
+    with Image.open(BIG) as im:
+        w, h = im.size
+    print(f"\n50 MP photo ({w}x{h}, {os.path.getsize(BIG) // 1024} KiB): seconds and peak RSS per peer")
+    for task in ["50%", "fit 256x256"]:
+        cells = []
+        for name, cmd, _ in peers(BIG, os.path.join(OUT, "big.jpg"), task, w, h):
+            if name.startswith("pillow"):
+                continue
+            ok, elapsed, rss, _, err = run(cmd)
+            cells.append(f"{name} {elapsed:.2f} s {rss / 1024:.0f} MB" if ok else f"{name} failed")
+        print(f"  {task:<12} " + " | ".join(cells))
+print("\nMP/s: source megapixels over time. CLI peers run as one process per file, start-up included; the"
+      "\nPillow peers are timed in-process from open to save. RSS: GNU time's maximum resident set size.")

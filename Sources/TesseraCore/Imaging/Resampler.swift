@@ -3,8 +3,8 @@ import Glibc
 /// Separable Lanczos-3 resampling with pixel centres aligned (no half-pixel shift on odd sizes),
 /// in 22-bit fixed point; horizontal pass, then vertical.
 public struct Resampler {
-    /// The intermediate buffer, kept between calls so renditions of one picture reuse it.
-    private var intermediate: [UInt8] = []
+    /// Horizontally filtered rows waiting for the vertical pass, kept between calls for reuse.
+    private var ring: [UInt8] = []
 
     public init() {}
 
@@ -54,42 +54,56 @@ public struct Resampler {
     }
 
     /// `source` resized to exactly `width` x `height`.
+    ///
+    /// Both passes stream: input rows are filtered horizontally into a ring just large enough for one
+    /// output row's vertical taps, so no whole intermediate image exists (as in libvips).
     public mutating func resize(_ source: PixelBuffer, width: Int, height: Int) -> PixelBuffer {
         if source.width == width && source.height == height { return source }
         let c = source.channels
-        guard source.width != width else {
-            return source.pixels.withUnsafeBufferPointer {
-                Self.verticalPass($0.baseAddress!, width: width, channels: c, from: source.height, to: height)
-            }
-        }
-        let taps = Self.taps(from: source.width, to: width)
-        let size = width * source.height * c
-        if intermediate.count < size { intermediate = [UInt8](repeating: 0, count: size) }
-        source.pixels.withUnsafeBufferPointer { src in
-            intermediate.withUnsafeMutableBufferPointer { dst in
-                Self.horizontal(src.baseAddress!, source.width, source.height, c, dst.baseAddress!, width, taps)
-            }
-        }
-        if source.height == height {
-            return PixelBuffer(width: width, height: height, channels: c, pixels: Array(intermediate[0..<size]))
-        }
-        return intermediate.withUnsafeBufferPointer {
-            Self.verticalPass($0.baseAddress!, width: width, channels: c, from: source.height, to: height)
-        }
-    }
-
-    static func verticalPass(_ src: UnsafePointer<UInt8>, width: Int, channels c: Int, from inHeight: Int,
-                             to height: Int) -> PixelBuffer {
-        let taps = taps(from: inHeight, to: height)
         let rowLength = width * c
+        let vertical = Self.taps(from: source.height, to: height)
+        let horizontal = source.width == width ? nil : Self.taps(from: source.width, to: width)
+        let ringRows = horizontal == nil ? 0 : (vertical.count.max() ?? 1)
+        if ring.count < ringRows * rowLength { ring = [UInt8](repeating: 0, count: ringRows * rowLength) }
         var accumulator = [Int32](repeating: 0, count: rowLength)
-        let output = [UInt8](unsafeUninitializedCapacity: rowLength * height) { buffer, count in
-            accumulator.withUnsafeMutableBufferPointer { acc in
-                vertical(src, rowLength, buffer.baseAddress!, height, taps, acc.baseAddress!)
+        let output = [UInt8](unsafeUninitializedCapacity: rowLength * height) { out, count in
+            source.pixels.withUnsafeBufferPointer { src in
+                ring.withUnsafeMutableBufferPointer { ring in
+                    accumulator.withUnsafeMutableBufferPointer { acc in
+                        vertical.weights.withUnsafeBufferPointer { weights in
+                            var nextInput = 0
+                            for y in 0..<height {
+                                let first = vertical.first[y], taps = vertical.count[y]
+                                acc.baseAddress!.update(repeating: 0, count: rowLength)
+                                if let horizontal {
+                                    while nextInput < first + taps {
+                                        Self.horizontalRow(src.baseAddress! + nextInput * source.width * c, source.width,
+                                                           c, ring.baseAddress! + (nextInput % ringRows) * rowLength,
+                                                           width, horizontal)
+                                        nextInput += 1
+                                    }
+                                }
+                                for j in 0..<taps {
+                                    let row = horizontal == nil
+                                        ? src.baseAddress! + (first + j) * rowLength
+                                        : UnsafePointer(ring.baseAddress! + ((first + j) % ringRows) * rowLength)
+                                    Self.accumulate(row, weights[y * vertical.stride + j], acc.baseAddress!, rowLength)
+                                }
+                                let line = out.baseAddress! + y * rowLength
+                                for i in 0..<rowLength { line[i] = Self.clamp(acc[i]) }
+                            }
+                        }
+                    }
+                }
             }
             count = rowLength * height
         }
         return PixelBuffer(width: width, height: height, channels: c, pixels: output)
+    }
+
+    @inline(__always)
+    static func accumulate(_ row: UnsafePointer<UInt8>, _ weight: Int32, _ acc: UnsafeMutablePointer<Int32>, _ n: Int) {
+        for i in 0..<n { acc[i] &+= weight &* Int32(row[i]) }
     }
 
     @inline(__always) static func clamp(_ value: Int32) -> UInt8 {
@@ -97,49 +111,28 @@ public struct Resampler {
         return rounded < 0 ? 0 : rounded > 255 ? 255 : UInt8(rounded)
     }
 
-    static func horizontal(_ src: UnsafePointer<UInt8>, _ inWidth: Int, _ rows: Int, _ c: Int,
-                           _ dst: UnsafeMutablePointer<UInt8>, _ outWidth: Int, _ taps: Taps) {
+    /// One row through the horizontal taps.
+    static func horizontalRow(_ inRow: UnsafePointer<UInt8>, _ inWidth: Int, _ c: Int,
+                              _ outRow: UnsafeMutablePointer<UInt8>, _ outWidth: Int, _ taps: Taps) {
         taps.weights.withUnsafeBufferPointer { weights in
-            for y in 0..<rows {
-                let inRow = src + y * inWidth * c
-                let outRow = dst + y * outWidth * c
-                for x in 0..<outWidth {
-                    let first = taps.first[x], count = taps.count[x]
-                    let w = weights.baseAddress! + x * taps.stride
-                    let p = inRow + first * c
-                    if c == 3 {
-                        var r: Int32 = 0, g: Int32 = 0, b: Int32 = 0
-                        for j in 0..<count {
-                            let k = w[j]
-                            r &+= k &* Int32(p[3 * j]); g &+= k &* Int32(p[3 * j + 1]); b &+= k &* Int32(p[3 * j + 2])
-                        }
-                        outRow[3 * x] = clamp(r); outRow[3 * x + 1] = clamp(g); outRow[3 * x + 2] = clamp(b)
-                    } else {
-                        for channel in 0..<c {
-                            var sum: Int32 = 0
-                            for j in 0..<count { sum &+= w[j] &* Int32(p[c * j + channel]) }
-                            outRow[c * x + channel] = clamp(sum)
-                        }
+            for x in 0..<outWidth {
+                let first = taps.first[x], count = taps.count[x]
+                let w = weights.baseAddress! + x * taps.stride
+                let p = inRow + first * c
+                if c == 3 {
+                    var r: Int32 = 0, g: Int32 = 0, b: Int32 = 0
+                    for j in 0..<count {
+                        let k = w[j]
+                        r &+= k &* Int32(p[3 * j]); g &+= k &* Int32(p[3 * j + 1]); b &+= k &* Int32(p[3 * j + 2])
+                    }
+                    outRow[3 * x] = clamp(r); outRow[3 * x + 1] = clamp(g); outRow[3 * x + 2] = clamp(b)
+                } else {
+                    for channel in 0..<c {
+                        var sum: Int32 = 0
+                        for j in 0..<count { sum &+= w[j] &* Int32(p[c * j + channel]) }
+                        outRow[c * x + channel] = clamp(sum)
                     }
                 }
-            }
-        }
-    }
-
-    /// Row by row: each output row is a weighted sum of whole input rows (cache-friendly, vectorizable).
-    static func vertical(_ src: UnsafePointer<UInt8>, _ rowLength: Int, _ dst: UnsafeMutablePointer<UInt8>,
-                         _ outHeight: Int, _ taps: Taps, _ acc: UnsafeMutablePointer<Int32>) {
-        taps.weights.withUnsafeBufferPointer { weights in
-            for y in 0..<outHeight {
-                acc.update(repeating: 0, count: rowLength)
-                let w = weights.baseAddress! + y * taps.stride
-                for j in 0..<taps.count[y] {
-                    let k = w[j]
-                    let row = src + (taps.first[y] + j) * rowLength
-                    for i in 0..<rowLength { acc[i] &+= k &* Int32(row[i]) }
-                }
-                let out = dst + y * rowLength
-                for i in 0..<rowLength { out[i] = clamp(acc[i]) }
             }
         }
     }
