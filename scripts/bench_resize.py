@@ -97,10 +97,11 @@ for task in ["50%", "fit 256x256"]:
         mp = w * h / 1e6
         for name, cmd, upright in peers(src, os.path.join(OUT, "x.jpg"), task, w, h):
             ok, elapsed, rss, out, err = run(cmd)
-            row = results.setdefault((task, name), {"mp": 0, "s": 0, "rss": 0, "rsss": [], "psnr": [], "ssim": [], "fail": []})
+            row = results.setdefault((task, name), {"mp": 0, "s": 0, "wall": 0, "rss": 0, "rsss": [], "psnr": [], "ssim": [], "fail": []})
             if not ok:
                 row["fail"].append(os.path.basename(src) + ": " + (err.strip().splitlines() or ["?"])[-1][:120])
                 continue
+            row["wall"] += elapsed
             if name.startswith("pillow"):
                 elapsed = float(out.strip().splitlines()[-1])
             row["mp"] += mp
@@ -118,7 +119,7 @@ for task in ["50%", "fit 256x256"]:
 print(f"corpus: {len(files)} photos in {CORPUS}")
 for task in ["50%", "fit 256x256"]:
     print(f"\ntask {task}")
-    print(f"{'peer':<14} {'files':>5} {'MP/s':>8} {'peak RSS':>10} {'median RSS':>11} {'PSNR dB':>8} {'SSIM':>7}  failures")
+    print(f"{'peer':<14} {'files':>5} {'MP/s':>8} {'process':>8} {'peak RSS':>10} {'median RSS':>11} {'PSNR dB':>8} {'SSIM':>7}  failures")
     for (t, name), r in results.items():
         if t != task:
             continue
@@ -127,7 +128,8 @@ for task in ["50%", "fit 256x256"]:
         p = np.mean([v for v in r["psnr"] if np.isfinite(v)]) if n else float("nan")
         s = np.nanmean(r["ssim"]) if n else float("nan")
         med = np.median(r["rsss"]) / 1024 if r["rsss"] else 0
-        print(f"{name:<14} {n:>5} {mps:>8.1f} {r['rss'] / 1024:>7.1f} MB {med:>8.1f} MB {p:>8.2f} {s:>7.4f}  {len(r['fail'])}")
+        wall = r["mp"] / r["wall"] if r["wall"] else 0
+        print(f"{name:<14} {n:>5} {mps:>8.1f} {wall:>8.1f} {r['rss'] / 1024:>7.1f} MB {med:>8.1f} MB {p:>8.2f} {s:>7.4f}  {len(r['fail'])}")
         for f in r["fail"]:
             print(f"{'':<16}{f}")
 
@@ -143,5 +145,6 @@ if BIG:
             ok, elapsed, rss, _, err = run(cmd)
             cells.append(f"{name} {elapsed:.2f} s {rss / 1024:.0f} MB" if ok else f"{name} failed")
         print(f"  {task:<12} " + " | ".join(cells))
-print("\nMP/s: source megapixels over time. CLI peers run as one process per file, start-up included; the"
-      "\nPillow peers are timed in-process from open to save. RSS: GNU time's maximum resident set size.")
+print("\nMP/s: source megapixels over time; CLI peers run as one process per file, start-up included, the"
+      "\nPillow peers timed in-process from open to save. process: every peer timed as a whole process per"
+      "\nfile (Pillow's interpreter start-up and imports included). RSS: GNU time's maximum resident set size.")

@@ -83,6 +83,20 @@ struct HostileInputTests {
         #expect(renderError(base, limits: ImageLimits(maxInputBytes: 1_000)) == .inputTooLarge(bytes: base.count, limit: 1_000))
     }
 
+    @Test func progressiveCoefficientMemoryIsCheckedFromTheHeader() throws {
+        let progressive = try Fixtures.bytes("photos/fresh-flower.jpg")
+        // 1600x1203 at 4:2:0: 200x151 luma blocks and 100x76 for each chroma component, 128 bytes a block.
+        #expect(try JPEGInspector.inspect(progressive).coefficientBytes == (200 * 151 + 2 * 100 * 76) * 128)
+        guard case let .tooMuchMemory(needed, limit, _)? = renderError(progressive, limits: ImageLimits(maxCoefficientBytes: 4 << 20))
+        else { Issue.record("expected tooMuchMemory"); return }
+        #expect(needed == 5_811_200 && limit == 4 << 20)
+        // A 7000x7000 progressive header is under the pixel limit but over the default coefficient limit.
+        let huge = JPEGSurgery.withSize(try Fixtures.bytes("photos/ladybird-progressive.jpg"), width: 7_000, height: 7_000)
+        #expect(renderError(huge)?.errorType == "Imaging.TooMuchMemory")
+        // Baseline files are decoded without the whole coefficient image: no such limit.
+        #expect(renderError(base, limits: ImageLimits(maxCoefficientBytes: 1)) == nil)
+    }
+
     @Test(arguments: [0.1, 0.5, 0.9, 0.999])
     func truncatedFiles(_ fraction: Double) {
         let cut = Array(base.prefix(Int(Double(base.count) * fraction)))

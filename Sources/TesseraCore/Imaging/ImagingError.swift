@@ -9,6 +9,8 @@ public enum ImagingError: LambdaReportableError, Equatable {
     /// More pixels than the configured limit, found from the header before any allocation.
     case tooManyPixels(width: Int, height: Int, limit: Int)
     case inputTooLarge(bytes: Int, limit: Int)
+    /// Decoding would need more memory than allowed, known from the header.
+    case tooMuchMemory(needed: Int, limit: Int, reason: String)
     case invalidSpec(String, reason: String)
     /// The decoder or encoder failed; the library's message.
     case codec(String)
@@ -21,6 +23,7 @@ public enum ImagingError: LambdaReportableError, Equatable {
         case .corrupt: "Imaging.Corrupt"
         case .tooManyPixels: "Imaging.TooManyPixels"
         case .inputTooLarge: "Imaging.InputTooLarge"
+        case .tooMuchMemory: "Imaging.TooMuchMemory"
         case .invalidSpec: "Imaging.InvalidSpec"
         case .codec: "Imaging.CodecError"
         }
@@ -35,6 +38,8 @@ public enum ImagingError: LambdaReportableError, Equatable {
         case let .tooManyPixels(width, height, limit):
             "picture of \(width)x\(height) (\(width * height) pixels) is over the limit of \(limit) pixels"
         case let .inputTooLarge(bytes, limit): "input of \(bytes) bytes is over the limit of \(limit) bytes"
+        case let .tooMuchMemory(needed, limit, reason):
+            "decoding needs \(needed >> 20) MiB, over the limit of \(limit >> 20) MiB: \(reason)"
         case let .invalidSpec(spec, reason): "invalid rendition \"\(spec)\": \(reason)"
         case let .codec(message): "JPEG codec error: \(message)"
         }

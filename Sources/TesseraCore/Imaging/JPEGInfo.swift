@@ -22,6 +22,26 @@ public struct JPEGInfo: Sendable, Equatable {
     public var exifSegment: Range<Int>?
     /// An Adobe APP14 marker was present (its CMYK is stored inverted).
     public var hasAdobeMarker = false
+    /// Sampling factors (h, v) of each component, in frame order.
+    public var samplingFactors: [(h: Int, v: Int)] = []
+
+    /// Bytes of DCT coefficients for the whole image (what libjpeg holds for a progressive file).
+    public var coefficientBytes: Int {
+        let hMax = samplingFactors.map(\.h).max() ?? 1, vMax = samplingFactors.map(\.v).max() ?? 1
+        return samplingFactors.reduce(0) { total, f in
+            let columns = (width * f.h + hMax * 8 - 1) / (hMax * 8)
+            let rows = (height * f.v + vMax * 8 - 1) / (vMax * 8)
+            return total + columns * rows * 128
+        }
+    }
+
+    public static func == (a: JPEGInfo, b: JPEGInfo) -> Bool {
+        a.width == b.width && a.height == b.height && a.components == b.components && a.precision == b.precision
+            && a.colorSpace == b.colorSpace && a.subsampling == b.subsampling && a.isProgressive == b.isProgressive
+            && a.isArithmetic == b.isArithmetic && a.orientation == b.orientation && a.iccProfile == b.iccProfile
+            && a.exifSegment == b.exifSegment && a.hasAdobeMarker == b.hasAdobeMarker
+            && a.samplingFactors.elementsEqual(b.samplingFactors) { $0 == $1 }
+    }
 
     public var hasICCProfile: Bool { iccProfile != nil }
 

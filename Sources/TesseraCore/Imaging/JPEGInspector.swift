@@ -13,6 +13,10 @@ public enum JPEGInspector {
         guard info.width * info.height <= limits.maxPixels else {
             throw ImagingError.tooManyPixels(width: info.width, height: info.height, limit: limits.maxPixels)
         }
+        if info.isProgressive && info.coefficientBytes > limits.maxCoefficientBytes {
+            throw ImagingError.tooMuchMemory(needed: info.coefficientBytes, limit: limits.maxCoefficientBytes,
+                                             reason: "a progressive \(info.width)x\(info.height) JPEG is decoded from its whole coefficient image")
+        }
         return info
     }
 
@@ -111,6 +115,10 @@ public enum JPEGInspector {
             ids.append(b[body + 6 + 3 * c])
             factors.append((Int(hv >> 4), Int(hv & 15)))
         }
+        guard factors.allSatisfy({ (1...4).contains($0.h) && (1...4).contains($0.v) }) else {
+            throw ImagingError.corrupt("sampling factors outside 1...4 in the frame header")
+        }
+        info.samplingFactors = factors
         switch info.components {
         case 1:
             info.colorSpace = .gray
