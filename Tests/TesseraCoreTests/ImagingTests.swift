@@ -286,3 +286,50 @@ extension Array where Element == UInt8 {
         return (0...(count - needle.count)).contains { Array(self[$0..<($0 + needle.count)]) == needle }
     }
 }
+
+/// Seeded random damage to real JPEGs: every result is a rendition or an `ImagingError`, never a crash.
+struct MutationTests {
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test(arguments: ["ladybird-420.jpg", "ladybird-progressive.jpg", "ladybird-cmyk.jpg", "ladybird-gray.jpg"])
+    func damagedFilesNeverCrash(_ file: String) throws {
+        let original = try Fixtures.bytes("photos/\(file)")
+        let renderer = try RenditionRenderer()
+        let specs = [try RenditionSpec("fit:64x64"), try RenditionSpec("50%")]
+        var random = Generator(state: UInt64(file.utf8.count) &* 7919)
+        var outcomes = (rendered: 0, refused: 0)
+        for round in 0..<150 {
+            var bytes = original
+            switch round % 3 {
+            case 0:  // flip bytes anywhere, headers included
+                for _ in 0..<Int.random(in: 1...8, using: &random) {
+                    bytes[Int.random(in: 2..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+                }
+            case 1:  // cut and splice
+                let cut = Int.random(in: 2..<bytes.count, using: &random)
+                bytes = Array(bytes[..<cut]) + Array(bytes[Int.random(in: cut..<bytes.count, using: &random)...])
+            default:  // damage the first 600 bytes, where the markers are
+                for _ in 0..<4 {
+                    bytes[Int.random(in: 2..<min(600, bytes.count), using: &random)] = UInt8.random(in: 0...255, using: &random)
+                }
+            }
+            do {
+                let renditions = try renderer.render(bytes, specs: specs)
+                #expect(renditions.allSatisfy { !$0.jpeg.isEmpty })
+                outcomes.rendered += 1
+            } catch is ImagingError {
+                outcomes.refused += 1
+            }
+        }
+        #expect(outcomes.rendered + outcomes.refused == 150)
+    }
+}
