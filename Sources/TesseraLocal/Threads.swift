@@ -2,26 +2,29 @@ import Glibc
 
 /// A pthread mutex with a condition variable: the one synchronisation primitive the local tools need.
 final class ConditionLock: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
+    // pthread objects must not move: allocated, not stored inline.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
     init() {
-        pthread_mutex_init(&mutex, nil)
+        pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(&condition, &attributes)
+        pthread_cond_init(condition, &attributes)
         pthread_condattr_destroy(&attributes)
     }
 
     deinit {
-        pthread_cond_destroy(&condition)
-        pthread_mutex_destroy(&mutex)
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
     }
 
     func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         return try body()
     }
 
@@ -29,17 +32,17 @@ final class ConditionLock: @unchecked Sendable {
     func wait(until deadline: UInt64? = nil, _ ready: () -> Bool) -> Bool {
         while !ready() {
             guard let deadline else {
-                pthread_cond_wait(&condition, &mutex)
+                pthread_cond_wait(condition, mutex)
                 continue
             }
             guard monotonicNanoseconds() < deadline else { return false }
             var spec = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-            pthread_cond_timedwait(&condition, &mutex, &spec)
+            pthread_cond_timedwait(condition, mutex, &spec)
         }
         return true
     }
 
-    func broadcast() { pthread_cond_broadcast(&condition) }
+    func broadcast() { pthread_cond_broadcast(condition) }
 }
 
 /// Monotonic clock in nanoseconds.

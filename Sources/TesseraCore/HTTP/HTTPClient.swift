@@ -21,7 +21,8 @@ public final class HTTPClient {
 
     public let options: Options
     private let handle: UnsafeMutableRawPointer
-    private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    /// libcurl keeps this pointer and writes to it during perform: it needs a stable address.
+    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
     private let caBundle: String?
 
     public init(options: Options = Options()) {
@@ -32,9 +33,13 @@ public final class HTTPClient {
         self.handle = handle
         self.options = options
         caBundle = getenvString("SSL_CERT_FILE")
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
-    deinit { curl_easy_cleanup(handle) }
+    deinit {
+        curl_easy_cleanup(handle)
+        errorBuffer.deallocate()
+    }
 
     /// Sends the request and returns the whole response; throws `HTTPError` when no response arrives.
     public func send(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -61,7 +66,7 @@ public final class HTTPClient {
             set(tessera_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, options.connectTimeoutMs))
             set(tessera_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeout))
             set(tessera_curl_setopt_ptr(handle, CURLOPT_USERAGENT, options.userAgent))
-            set(tessera_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, &errorBuffer))
+            set(tessera_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, errorBuffer))
             if let caBundle { set(tessera_curl_setopt_ptr(handle, CURLOPT_CAINFO, caBundle)) }
             set(tessera_curl_setopt_ptr(handle, CURLOPT_HTTPHEADER, headerList))
             set(tessera_curl_setopt_write(handle, CURLOPT_WRITEFUNCTION, responseBodyCallback))
@@ -95,7 +100,7 @@ public final class HTTPClient {
     }
 
     private func error(for code: CURLcode, url: String, timeoutMs: Int) -> HTTPError {
-        let detail = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        let detail = String(cString: errorBuffer)
         let reason = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
         switch code {
         case CURLE_OPERATION_TIMEDOUT:
