@@ -10,7 +10,8 @@ public struct LambdaContext: Sendable {
     public let clientContext: String?
     /// JSON of the Amazon Cognito identity, if any.
     public let cognitoIdentity: String?
-    public let logger: LambdaLogger
+    /// Tagged with the request id; the loop gives it the function's format and level.
+    public internal(set) var logger: LambdaLogger
 
     public init(requestId: String, deadlineMilliseconds: Int, invokedFunctionARN: String, traceId: String?,
                 clientContext: String?, cognitoIdentity: String?, logger: LambdaLogger) {

@@ -1,13 +1,8 @@
 /// The Lambda Runtime API (`/2018-06-01/runtime/...`) over the project's HTTP client.
 public final class RuntimeClient {
-    /// One invocation handed out by `/invocation/next`.
+    /// One invocation handed out by `/invocation/next`: its context (from the headers) and its event.
     public struct Invocation: Sendable {
-        public let requestId: String
-        public let deadlineMilliseconds: Int
-        public let invokedFunctionARN: String
-        public let traceId: String?
-        public let clientContext: String?
-        public let cognitoIdentity: String?
+        public let context: LambdaContext
         public let event: [UInt8]
     }
 
@@ -59,14 +54,15 @@ public final class RuntimeClient {
         guard let requestId = headers["Lambda-Runtime-Aws-Request-Id"], !requestId.isEmpty else {
             throw Failure.malformedInvocation("no Lambda-Runtime-Aws-Request-Id header")
         }
-        return Invocation(
+        let context = LambdaContext(
             requestId: requestId,
             deadlineMilliseconds: headers["Lambda-Runtime-Deadline-Ms"].flatMap { Int($0) } ?? 0,
             invokedFunctionARN: headers["Lambda-Runtime-Invoked-Function-Arn"] ?? "",
             traceId: headers["Lambda-Runtime-Trace-Id"].flatMap { $0.isEmpty ? nil : $0 },
             clientContext: headers["Lambda-Runtime-Client-Context"],
             cognitoIdentity: headers["Lambda-Runtime-Cognito-Identity"],
-            event: response.body)
+            logger: LambdaLogger(requestId: requestId))
+        return Invocation(context: context, event: response.body)
     }
 
     public func postResponse(requestId: String, body: [UInt8]) throws -> PostOutcome {

@@ -39,13 +39,12 @@ public struct RuntimeLoop {
         let invocation = try client.next()
         busy.store(true, ordering: .sequentiallyConsistent)
         defer { busy.store(false, ordering: .sequentiallyConsistent) }
+        var context = invocation.context
+        let requestId = context.requestId
         // The AWS clients read the trace header from here, as the AWS SDKs do.
-        if let trace = invocation.traceId { setenv("_X_AMZN_TRACE_ID", trace, 1) } else { unsetenv("_X_AMZN_TRACE_ID") }
-        let log = logger.with(requestId: invocation.requestId)
-        let context = LambdaContext(
-            requestId: invocation.requestId, deadlineMilliseconds: invocation.deadlineMilliseconds,
-            invokedFunctionARN: invocation.invokedFunctionARN, traceId: invocation.traceId,
-            clientContext: invocation.clientContext, cognitoIdentity: invocation.cognitoIdentity, logger: log)
+        if let trace = context.traceId { setenv("_X_AMZN_TRACE_ID", trace, 1) } else { unsetenv("_X_AMZN_TRACE_ID") }
+        context.logger = logger.with(requestId: requestId)
+        let log = context.logger
 
         let output: [UInt8]
         do {
@@ -53,16 +52,16 @@ public struct RuntimeLoop {
         } catch {
             let (type, message) = errorReport(for: error)
             log.error("\(type): \(message)")
-            report(try client.postError(requestId: invocation.requestId, type: type, message: message), log)
+            report(try client.postError(requestId: requestId, type: type, message: message), log)
             return
         }
-        switch try client.postResponse(requestId: invocation.requestId, body: output) {
+        switch try client.postResponse(requestId: requestId, body: output) {
         case .accepted:
             break
         case let .tooLarge(detail):
             let message = "response of \(output.count) bytes is larger than Lambda accepts: \(detail)"
             log.error(message)
-            report(try client.postError(requestId: invocation.requestId, type: "Runtime.ResponseTooLarge",
+            report(try client.postError(requestId: requestId, type: "Runtime.ResponseTooLarge",
                                         message: message), log)
         case let .rejected(status, body):
             log.error("Runtime API refused the response (\(status)): \(body)")
