@@ -1,13 +1,19 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// One target a layer (DESIGN.md): a layer imports only the layers below it, and each function links
+// only what it uses (piece-storage has no libturbojpeg).
 let package = Package(
     name: "Tessera",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "piece-storage", targets: ["piece-storage"]),
         .executable(name: "tessera", targets: ["tessera"]),
-        .library(name: "TesseraCore", targets: ["TesseraCore"]),
+        // The core library the functions share, layer by layer.
+        .library(name: "TesseraCore", targets: [
+            "TesseraSupport", "TesseraHTTP", "TesseraRuntime", "TesseraAWS", "TesseraEvents", "TesseraImaging",
+            "TesseraPictures",
+        ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -22,20 +28,40 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"]), .yum(["zlib-devel"])]),
 
-        .target(name: "TesseraCore", dependencies: ["CCurl", "CTurboJPEG", "CZlib"]),
-        // Developer tooling (local Runtime API, later the local stack); never linked into a function.
-        .target(name: "TesseraLocal", dependencies: ["TesseraCore"]),
-
-        .executableTarget(name: "piece-storage", dependencies: ["TesseraCore"]),
-        // The developer and device CLI: `tessera send`, `tessera local`, later `tessera resize`.
-        .executableTarget(name: "tessera", dependencies: [
-            "TesseraCore", "TesseraLocal", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        // What every layer uses: environment, reportable errors, hex, SHA-256, time, JSON text, sleeping.
+        .target(name: "TesseraSupport"),
+        // libcurl client.
+        .target(name: "TesseraHTTP", dependencies: ["CCurl", "TesseraSupport"]),
+        // Lambda Runtime API loop, context, deadline, logging.
+        .target(name: "TesseraRuntime", dependencies: ["TesseraHTTP", "TesseraSupport"]),
+        // SigV4, credentials, retries, service clients.
+        .target(name: "TesseraAWS", dependencies: ["TesseraHTTP", "TesseraSupport"]),
+        // Event models, parsed strictly.
+        .target(name: "TesseraEvents", dependencies: ["TesseraSupport"]),
+        // JPEG inspect, limits, decode, resample, encode.
+        .target(name: "TesseraImaging", dependencies: ["CTurboJPEG", "TesseraSupport"]),
+        // The domain: piece store and the functions' handlers.
+        .target(name: "TesseraPictures", dependencies: [
+            "TesseraSupport", "TesseraRuntime", "TesseraAWS", "TesseraEvents",
+        ]),
+        // Developer tooling (local Runtime API, emulator administration); never linked into a function.
+        .target(name: "TesseraLocal", dependencies: [
+            "TesseraSupport", "TesseraHTTP", "TesseraRuntime", "TesseraAWS", "TesseraEvents",
         ]),
 
-        .executableTarget(name: "noop-function", dependencies: ["TesseraCore"], path: "Benchmarks/noop-function"),
-        .executableTarget(name: "runtime-bench", dependencies: ["TesseraCore", "TesseraLocal"],
-                          path: "Benchmarks/runtime-bench"),
+        .executableTarget(name: "piece-storage", dependencies: ["TesseraRuntime", "TesseraPictures"]),
+        // The developer and device CLI: `tessera send`, `tessera resize`, `tessera inspect`, `tessera local`.
+        .executableTarget(name: "tessera", dependencies: [
+            "TesseraSupport", "TesseraAWS", "TesseraEvents", "TesseraImaging", "TesseraPictures", "TesseraLocal",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
-        .testTarget(name: "TesseraCoreTests", dependencies: ["TesseraCore", "TesseraLocal"]),
+        .executableTarget(name: "noop-function", dependencies: ["TesseraRuntime"], path: "Benchmarks/noop-function"),
+        .executableTarget(name: "runtime-bench", dependencies: ["TesseraLocal"], path: "Benchmarks/runtime-bench"),
+
+        .testTarget(name: "TesseraTests", dependencies: [
+            "TesseraSupport", "TesseraHTTP", "TesseraRuntime", "TesseraAWS", "TesseraEvents", "TesseraImaging",
+            "TesseraPictures", "TesseraLocal",
+        ]),
     ]
 )

@@ -1,4 +1,4 @@
-import TesseraCore
+import TesseraRuntime
 
 // The smallest Tessera function: answers every event with `{}`. Used by scripts/bench to measure
 // cold start and the runtime loop's own cost.

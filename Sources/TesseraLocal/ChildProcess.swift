@@ -1,4 +1,9 @@
 import Glibc
+import TesseraAWS
+import TesseraEvents
+import TesseraHTTP
+import TesseraRuntime
+import TesseraSupport
 
 /// A function binary run as Lambda runs `bootstrap`: a child with its own environment, a clean signal
 /// mask (threaded parents block signals), output to a file, reaped with wait4 for its peak RSS.

@@ -1,5 +1,9 @@
 import Glibc
-import TesseraCore
+import TesseraAWS
+import TesseraEvents
+import TesseraHTTP
+import TesseraRuntime
+import TesseraSupport
 
 /// A small threaded HTTP/1.1 server on 127.0.0.1 for the local stack and the tests.
 ///

@@ -1,5 +1,9 @@
 import FoundationEssentials
-import TesseraCore
+import TesseraAWS
+import TesseraEvents
+import TesseraHTTP
+import TesseraRuntime
+import TesseraSupport
 
 /// The Lambda Runtime API served on loopback, so function binaries run here as Lambda runs `bootstrap`.
 ///

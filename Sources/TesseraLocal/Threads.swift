@@ -1,4 +1,9 @@
 import Glibc
+import TesseraAWS
+import TesseraEvents
+import TesseraHTTP
+import TesseraRuntime
+import TesseraSupport
 
 /// A pthread mutex with a condition variable: the one synchronisation primitive the local tools need.
 final class ConditionLock: @unchecked Sendable {

@@ -1,4 +1,5 @@
-import TesseraCore
+import TesseraPictures
+import TesseraRuntime
 
 // piece-storage: invoked by the IoT Core rule once per MQTT message of a device's picture.
 LambdaRuntime.run { _ in

@@ -1,5 +1,9 @@
 import ArgumentParser
-import TesseraCore
+import TesseraAWS
+import TesseraEvents
+import TesseraImaging
+import TesseraPictures
+import TesseraSupport
 import TesseraLocal
 
 /// `tessera inspect`: what a JPEG's markers say, without decoding it.

@@ -1,5 +1,9 @@
 import ArgumentParser
-import TesseraCore
+import TesseraAWS
+import TesseraEvents
+import TesseraImaging
+import TesseraPictures
+import TesseraSupport
 
 /// `tessera local`: the local stack's resources in the AWS emulator (more to come).
 struct Local: ParsableCommand {

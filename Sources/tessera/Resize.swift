@@ -1,5 +1,9 @@
 import ArgumentParser
-import TesseraCore
+import TesseraAWS
+import TesseraEvents
+import TesseraImaging
+import TesseraPictures
+import TesseraSupport
 import TesseraLocal
 
 /// `tessera resize`: one rendition of a JPEG, made as the picture processor makes them.

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Glibc
-import TesseraCore
+import TesseraAWS
+import TesseraEvents
+import TesseraImaging
+import TesseraPictures
+import TesseraSupport
 import TesseraLocal
 
 /// `tessera send`: what a device does, cut a photo into IoT piece messages; delivered here to the

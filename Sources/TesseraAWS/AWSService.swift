@@ -1,0 +1,44 @@
+import TesseraHTTP
+import TesseraSupport
+
+/// The AWS services Tessera calls, with what signing and endpoint resolution need of each.
+public enum AWSService: String, Sendable, CaseIterable {
+    case dynamodb, s3, sns, sqs
+
+    /// The SigV4 service name.
+    public var signingName: String { rawValue }
+
+    /// The suffix of its `AWS_ENDPOINT_URL_<SERVICE>` variable.
+    public var endpointVariable: String { "AWS_ENDPOINT_URL_" + rawValue.uppercased() }
+
+    public func defaultEndpoint(region: String) -> String {
+        "https://\(rawValue).\(region).amazonaws.com"
+    }
+}
+
+/// A parsed service endpoint: `scheme://host[:port][/base]`.
+public struct Endpoint: Sendable, Equatable {
+    public let scheme: String
+    /// Host with `:port` when one was given.
+    public let host: String
+    /// Path prefix without a trailing slash ("" for none).
+    public let basePath: String
+    /// Whether it came from an override (then S3 uses path-style addressing).
+    public let isOverride: Bool
+
+    /// Parses an endpoint URL; nil when it is not `http(s)://host[:port][/path]`.
+    public init?(_ url: String, isOverride: Bool) {
+        let parts = url.split(separator: "://", maxSplits: 1).map(String.init)
+        guard parts.count == 2, ["http", "https"].contains(parts[0].lowercased()) else { return nil }
+        let rest = parts[1]
+        let hostEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        let host = String(rest[..<hostEnd])
+        guard !host.isEmpty, !host.contains("@"), !host.contains(" ") else { return nil }
+        var path = String(rest[hostEnd...].prefix { $0 != "?" && $0 != "#" })
+        while path.hasSuffix("/") { path.removeLast() }
+        scheme = parts[0].lowercased()
+        self.host = host
+        basePath = path
+        self.isOverride = isOverride
+    }
+}

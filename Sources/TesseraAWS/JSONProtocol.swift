@@ -1,0 +1,29 @@
+import FoundationEssentials
+import TesseraHTTP
+import TesseraSupport
+
+extension AWSClient {
+    /// Calls an operation of an AWS JSON 1.0 service (DynamoDB, SQS): `X-Amz-Target` names it.
+    func callJSON<Output: Decodable>(_ service: AWSService, target: String, operation: String,
+                                     input: some Encodable, as output: Output.Type) throws -> Output {
+        let body: Data
+        do {
+            body = try JSONEncoder().encode(input)
+        } catch {
+            throw AWSError.invalidResponse(service: service, operation: operation, reason: "could not encode input: \(error)")
+        }
+        let response = try send(AWSRequest(
+            service: service, operation: operation,
+            headers: HTTPHeaders([("X-Amz-Target", "\(target).\(operation)"),
+                                  ("Content-Type", "application/x-amz-json-1.0")]),
+            body: [UInt8](body)))
+        do {
+            return try JSONDecoder().decode(Output.self, from: response.body.isEmpty ? Data("{}".utf8) : Data(response.body))
+        } catch {
+            throw AWSError.invalidResponse(service: service, operation: operation, reason: "\(error)")
+        }
+    }
+}
+
+/// An operation output with nothing the caller needs.
+package struct EmptyOutput: Decodable {}

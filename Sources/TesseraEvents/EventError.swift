@@ -1,0 +1,53 @@
+import TesseraSupport
+
+/// An event that cannot be processed; the message names the field and the rule it breaks.
+public enum EventError: LambdaReportableError, Equatable {
+    case notJSON(String)
+    case notAnObject(actualType: String)
+    case missingField(String)
+    case invalidField(String, problem: String)
+
+    public var errorType: String { "Tessera.InvalidEvent" }
+
+    public var description: String {
+        switch self {
+        case let .notJSON(reason): "event is not valid JSON: \(reason)"
+        case let .notAnObject(type): "event must be a JSON object, got \(type)"
+        case let .missingField(field): "field `\(field)` is missing"
+        case let .invalidField(field, problem): "field `\(field)` \(problem)"
+        }
+    }
+}
+
+/// Typed access to an event object's fields.
+struct EventFields {
+    let fields: [String: JSONValue]
+
+    init(_ value: JSONValue) throws {
+        guard case let .object(fields) = value else { throw EventError.notAnObject(actualType: value.typeName) }
+        self.fields = fields
+    }
+
+    func string(_ name: String) throws -> String {
+        guard let value = try optionalString(name) else { throw EventError.missingField(name) }
+        return value
+    }
+
+    func optionalString(_ name: String) throws -> String? {
+        switch fields[name] {
+        case nil, .null?: return nil
+        case let .string(value)?: return value
+        case let other?: throw EventError.invalidField(name, problem: "must be a string, got \(other.typeName)")
+        }
+    }
+
+    func integer(_ name: String) throws -> Int {
+        switch fields[name] {
+        case nil, .null?: throw EventError.missingField(name)
+        case let .integer(value)?: return value
+        case let .number(value)?:
+            throw EventError.invalidField(name, problem: "must be a whole number, got \(value)")
+        case let other?: throw EventError.invalidField(name, problem: "must be a whole number, got \(other.typeName)")
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import FoundationEssentials
+import TesseraSupport
+
+extension IoTPieceMessage {
+    /// The messages a device sends for one picture: its bytes cut into pieces of `pieceBytes`, then END
+    /// with the whole file's SHA-256 and content type.
+    public static func split(_ picture: [UInt8], machineId: String, label: String, pieceBytes: Int,
+                             contentType: String = "image/jpeg") -> [IoTPieceMessage] {
+        precondition(pieceBytes > 0, "pieceBytes must be positive")
+        var messages = stride(from: 0, to: picture.count, by: pieceBytes).enumerated().map { index, start in
+            IoTPieceMessage.piece(machineId: machineId, label: label, index: index + 1,
+                                  data: Array(picture[start..<min(start + pieceBytes, picture.count)]))
+        }
+        messages.append(.end(machineId: machineId, label: label, total: messages.count,
+                             sha256: hexString(SHA256.hash(picture)), contentType: contentType))
+        return messages
+    }
+
+    /// The MQTT payload: the JSON the IoT rule hands to piece storage.
+    public var json: String {
+        switch self {
+        case let .piece(machineId, label, index, data):
+            return "{\"machine_id\":\(jsonQuoted(machineId)),\"label\":\(jsonQuoted(label)),\"count\":\(index),"
+                + "\"data\":\"\(Data(data).base64EncodedString())\"}"
+        case let .end(machineId, label, total, sha256, contentType):
+            var text = "{\"machine_id\":\(jsonQuoted(machineId)),\"label\":\(jsonQuoted(label)),\"count\":\(total),"
+                + "\"data\":\"END\""
+            if let sha256 { text += ",\"sha256\":\"\(sha256)\"" }
+            if let contentType { text += ",\"content_type\":\(jsonQuoted(contentType))" }
+            return text + "}"
+        }
+    }
+}

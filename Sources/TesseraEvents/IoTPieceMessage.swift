@@ -1,0 +1,99 @@
+import FoundationEssentials
+import TesseraSupport
+
+/// One MQTT message of a device sending a picture in pieces (DESIGN.md, "IoT piece message").
+public enum IoTPieceMessage: Sendable, Equatable {
+    /// Piece `index` (1-based) of the picture, decoded from base64.
+    case piece(machineId: String, label: String, index: Int, data: [UInt8])
+    /// The last message: how many pieces there are, with the optional whole-file checksum and type.
+    case end(machineId: String, label: String, total: Int, sha256: String?, contentType: String?)
+
+    /// The limits a message is checked against.
+    public struct Limits: Sendable {
+        public var maxPieces: Int
+        public var maxPieceBytes: Int
+
+        public init(maxPieces: Int, maxPieceBytes: Int) {
+            self.maxPieces = maxPieces
+            self.maxPieceBytes = maxPieceBytes
+        }
+    }
+
+    /// Identifiers become parts of S3 keys: letters, digits, `.`, `_`, `-`; 1 to 128 characters;
+    /// not starting with `.`.
+    public static let identifierRule = "must be 1 to 128 characters of A-Z a-z 0-9 . _ - and not start with '.'"
+
+    public var machineId: String {
+        switch self { case let .piece(id, _, _, _), let .end(id, _, _, _, _): id }
+    }
+
+    public var label: String {
+        switch self { case let .piece(_, label, _, _), let .end(_, label, _, _, _): label }
+    }
+
+    /// Parses and checks a message; every problem is an `EventError` naming the field.
+    public static func parse(_ event: [UInt8], limits: Limits) throws -> IoTPieceMessage {
+        let fields = try EventFields(JSONValue.parse(event))
+        let machineId = try identifier(fields, "machine_id")
+        let label = try identifier(fields, "label")
+        let count = try fields.integer("count")
+        guard count >= 1, count <= limits.maxPieces else {
+            throw EventError.invalidField("count", problem: "must be between 1 and \(limits.maxPieces), got \(count)")
+        }
+        let data = try fields.string("data")
+        if data == "END" {
+            return .end(machineId: machineId, label: label, total: count, sha256: try checksum(fields),
+                        contentType: try contentType(fields))
+        }
+        return .piece(machineId: machineId, label: label, index: count, data: try decodePiece(data, limits))
+    }
+
+    static func identifier(_ fields: EventFields, _ name: String) throws -> String {
+        let value = try fields.string(name)
+        let allowed = value.utf8.allSatisfy { PercentEncoding.isUnreserved($0) && $0 != UInt8(ascii: "~") }
+        guard (1...128).contains(value.utf8.count), allowed, !value.hasPrefix(".") else {
+            throw EventError.invalidField(name, problem: "\(identifierRule), got \"\(value.prefix(140))\"")
+        }
+        return value
+    }
+
+    static func decodePiece(_ text: String, _ limits: Limits) throws -> [UInt8] {
+        // Refuse by size before decoding, so a hostile message costs no allocation.
+        let decodedUpperBound = text.utf8.count / 4 * 3
+        guard decodedUpperBound <= limits.maxPieceBytes + 2 else {
+            throw EventError.invalidField("data", problem:
+                "decodes to more than MAX_PIECE_BYTES (\(limits.maxPieceBytes) bytes): \(text.utf8.count) base64 characters")
+        }
+        guard let data = Data(base64Encoded: text) else {
+            throw EventError.invalidField("data", problem:
+                "must be standard base64 (A-Z a-z 0-9 + /, padded with =) or \"END\"")
+        }
+        guard !data.isEmpty else { throw EventError.invalidField("data", problem: "decodes to 0 bytes") }
+        guard data.count <= limits.maxPieceBytes else {
+            throw EventError.invalidField("data", problem:
+                "decodes to \(data.count) bytes, more than MAX_PIECE_BYTES (\(limits.maxPieceBytes))")
+        }
+        return [UInt8](data)
+    }
+
+    static func checksum(_ fields: EventFields) throws -> String? {
+        guard let value = try fields.optionalString("sha256") else { return nil }
+        let hex = value.asciiLowercased
+        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+            throw EventError.invalidField("sha256", problem: "must be 64 hexadecimal digits, got \"\(value.prefix(80))\"")
+        }
+        return hex
+    }
+
+    static func contentType(_ fields: EventFields) throws -> String? {
+        guard let value = try fields.optionalString("content_type") else { return nil }
+        let parts = value.split(separator: "/", omittingEmptySubsequences: false)
+        let valid = value.utf8.count <= 100 && parts.count == 2 && parts.allSatisfy { part in
+            !part.isEmpty && part.utf8.allSatisfy { PercentEncoding.isUnreserved($0) || $0 == UInt8(ascii: "+") }
+        }
+        guard valid else {
+            throw EventError.invalidField("content_type", problem: "must be a MIME type like image/jpeg, got \"\(value.prefix(120))\"")
+        }
+        return value.asciiLowercased
+    }
+}

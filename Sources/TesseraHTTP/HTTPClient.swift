@@ -1,0 +1,159 @@
+import CCurl
+import Glibc
+import TesseraSupport
+
+/// A blocking HTTP/1.1 client over one libcurl easy handle, reused so connections stay alive.
+///
+/// Not thread-safe: give each thread its own client (a Lambda function has one thread of work).
+public final class HTTPClient {
+    /// Timeouts and identity applied to every request.
+    public struct Options: Sendable {
+        public var connectTimeoutMs: Int
+        /// Default total timeout of a request; 0 means none.
+        public var timeoutMs: Int
+        public var userAgent: String
+
+        public init(connectTimeoutMs: Int = 3_000, timeoutMs: Int = 30_000, userAgent: String = "tessera/0.1") {
+            self.connectTimeoutMs = connectTimeoutMs
+            self.timeoutMs = timeoutMs
+            self.userAgent = userAgent
+        }
+    }
+
+    public let options: Options
+    private let handle: UnsafeMutableRawPointer
+    /// libcurl keeps this pointer and writes to it during perform: it needs a stable address.
+    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+    private let caBundle: String?
+
+    public init(options: Options = Options()) {
+        _ = curlGlobalInit
+        guard let handle = curl_easy_init() else {
+            fatalError("libcurl could not allocate an easy handle (out of memory)")
+        }
+        self.handle = handle
+        self.options = options
+        caBundle = getenvString("SSL_CERT_FILE")
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+        errorBuffer.deallocate()
+    }
+
+    /// Sends the request and returns the whole response; throws `HTTPError` when no response arrives.
+    public func send(_ request: HTTPRequest) throws -> HTTPResponse {
+        // Reset clears options but keeps the connection cache, so keep-alive survives.
+        curl_easy_reset(handle)
+        let sink = ResponseSink()
+        let timeout = request.timeoutMs ?? options.timeoutMs
+        var headerList: UnsafeMutablePointer<curl_slist>? = nil
+        defer { curl_slist_free_all(headerList) }
+        for field in request.headers {
+            headerList = curl_slist_append(headerList, "\(field.name): \(field.value)")
+        }
+        // An empty "Expect:" stops libcurl from waiting for 100-continue on larger bodies.
+        headerList = curl_slist_append(headerList, "Expect:")
+
+        let code: CURLcode = request.body.withUnsafeBufferPointer { body in
+            let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
+            var setup = CURLE_OK
+            func set(_ result: CURLcode) { if setup == CURLE_OK { setup = result } }
+            set(tessera_curl_setopt_ptr(handle, CURLOPT_URL, request.url))
+            set(tessera_curl_setopt_long(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1))
+            set(tessera_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
+            set(tessera_curl_setopt_long(handle, CURLOPT_TCP_NODELAY, 1))
+            set(tessera_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, options.connectTimeoutMs))
+            set(tessera_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeout))
+            set(tessera_curl_setopt_ptr(handle, CURLOPT_USERAGENT, options.userAgent))
+            set(tessera_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, errorBuffer))
+            if let caBundle { set(tessera_curl_setopt_ptr(handle, CURLOPT_CAINFO, caBundle)) }
+            set(tessera_curl_setopt_ptr(handle, CURLOPT_HTTPHEADER, headerList))
+            set(tessera_curl_setopt_write(handle, CURLOPT_WRITEFUNCTION, responseBodyCallback))
+            set(tessera_curl_setopt_ptr(handle, CURLOPT_WRITEDATA, sinkPointer))
+            set(tessera_curl_setopt_write(handle, CURLOPT_HEADERFUNCTION, responseHeaderCallback))
+            set(tessera_curl_setopt_ptr(handle, CURLOPT_HEADERDATA, sinkPointer))
+            switch request.method {
+            case "GET" where body.isEmpty:
+                set(tessera_curl_setopt_long(handle, CURLOPT_HTTPGET, 1))
+            case "HEAD":
+                set(tessera_curl_setopt_long(handle, CURLOPT_NOBODY, 1))
+            case "DELETE" where body.isEmpty:
+                set(tessera_curl_setopt_ptr(handle, CURLOPT_CUSTOMREQUEST, "DELETE"))
+            default:
+                // The body goes from our buffer without a copy, with an explicit Content-Length.
+                set(tessera_curl_setopt_long(handle, CURLOPT_POST, 1))
+                set(tessera_curl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)))
+                set(tessera_curl_setopt_ptr(handle, CURLOPT_POSTFIELDS, body.baseAddress ?? UnsafePointer(emptyBodyPointer)))
+                if request.method != "POST" {
+                    set(tessera_curl_setopt_ptr(handle, CURLOPT_CUSTOMREQUEST, request.method))
+                }
+            }
+            guard setup == CURLE_OK else { return setup }
+            errorBuffer[0] = 0
+            return curl_easy_perform(handle)
+        }
+        guard code == CURLE_OK else { throw error(for: code, url: request.url, timeoutMs: timeout) }
+        var status = 0
+        _ = tessera_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return HTTPResponse(status: status, headers: sink.headers, body: sink.body)
+    }
+
+    private func error(for code: CURLcode, url: String, timeoutMs: Int) -> HTTPError {
+        let detail = String(cString: errorBuffer)
+        let reason = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT:
+            return .timedOut(url: url, afterMs: timeoutMs == 0 ? options.connectTimeoutMs : timeoutMs)
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY,
+             CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION:
+            return .couldNotConnect(url: url, reason: reason)
+        case CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE,
+             CURLE_HTTP2, CURLE_HTTP2_STREAM:
+            return .connectionLost(url: url, reason: reason)
+        default:
+            return .invalidRequest(url: url, reason: reason)
+        }
+    }
+}
+
+private let curlGlobalInit: Void = { _ = curl_global_init(Int(CURL_GLOBAL_ALL)) }()
+nonisolated(unsafe) private let emptyBodyPointer = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+
+/// Collects one response; reset by a new status line so only the final response's headers remain.
+private final class ResponseSink {
+    var headers = HTTPHeaders()
+    var body: [UInt8] = []
+}
+
+private let maxPreallocation = 64 << 20
+
+private func responseBodyCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,
+                                  _ context: UnsafeMutableRawPointer?) -> Int {
+    guard let data, let context else { return 0 }
+    let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
+    let bytes = UnsafeRawBufferPointer(start: data, count: size * count)
+    sink.body.append(contentsOf: bytes)
+    return size * count
+}
+
+private func responseHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int,
+                                    _ context: UnsafeMutableRawPointer?) -> Int {
+    guard let data, let context else { return 0 }
+    let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
+    let line = UnsafeRawBufferPointer(start: data, count: size * count)
+    if line.starts(with: "HTTP/".utf8) {
+        sink.headers = HTTPHeaders()
+        return line.count
+    }
+    guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return line.count }
+    let name = String(decoding: line[..<colon], as: UTF8.self)
+    let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingHTTPWhitespace()
+    sink.headers.add(name, value)
+    if name.caseInsensitiveEquals("content-length"), let length = Int(value), length > 0 {
+        sink.body.reserveCapacity(min(length, maxPreallocation))
+    }
+    return line.count
+}
+

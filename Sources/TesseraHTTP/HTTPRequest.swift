@@ -1,0 +1,37 @@
+import TesseraSupport
+
+/// One HTTP request: what the client sends, byte for byte.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// Absolute URL, already percent-encoded as it goes on the wire.
+    public var url: String
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+    /// Total time allowed for the exchange in milliseconds; `nil` takes the client's default, 0 waits forever.
+    public var timeoutMs: Int?
+
+    public init(method: String, url: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
+                timeoutMs: Int? = nil) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeoutMs = timeoutMs
+    }
+}
+
+/// One HTTP response with its whole body.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+
+    public init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The body as UTF-8 text (invalid bytes repaired), for messages and logs.
+    public var text: String { String(decoding: body, as: UTF8.self) }
+}

@@ -1,0 +1,54 @@
+import TesseraSupport
+
+/// What a JPEG's markers say, read without decoding any pixels.
+public struct JPEGInfo: Sendable, Equatable {
+    public enum ColorSpace: String, Sendable { case gray, yCbCr = "YCbCr", rgb = "RGB", cmyk = "CMYK", ycck = "YCCK" }
+
+    public var width = 0
+    public var height = 0
+    public var components = 0
+    public var precision = 8
+    public var colorSpace = ColorSpace.yCbCr
+    /// `4:2:0`, `4:2:2`, `4:4:4`, `4:4:0`, `4:1:1`, `gray` or `other`.
+    public var subsampling = "other"
+    public var isProgressive = false
+    public var isArithmetic = false
+    /// EXIF orientation 1...8 (1 when absent or invalid).
+    public var orientation = 1
+    /// File offset of the orientation value (2 bytes), to rewrite it when metadata is kept.
+    public var orientationOffset: Int?
+    public var orientationBigEndian = true
+    /// The ICC profile, reassembled from its APP2 chunks.
+    public var iccProfile: [UInt8]?
+    /// The whole APP1 Exif segment (marker included), kept only on request.
+    public var exifSegment: Range<Int>?
+    /// An Adobe APP14 marker was present (its CMYK is stored inverted).
+    public var hasAdobeMarker = false
+    /// Sampling factors (h, v) of each component, in frame order.
+    public var samplingFactors: [(h: Int, v: Int)] = []
+
+    /// Bytes of DCT coefficients for the whole image (what libjpeg holds for a progressive file).
+    public var coefficientBytes: Int {
+        let hMax = samplingFactors.map(\.h).max() ?? 1, vMax = samplingFactors.map(\.v).max() ?? 1
+        return samplingFactors.reduce(0) { total, f in
+            let columns = (width * f.h + hMax * 8 - 1) / (hMax * 8)
+            let rows = (height * f.v + vMax * 8 - 1) / (vMax * 8)
+            return total + columns * rows * 128
+        }
+    }
+
+    public static func == (a: JPEGInfo, b: JPEGInfo) -> Bool {
+        a.width == b.width && a.height == b.height && a.components == b.components && a.precision == b.precision
+            && a.colorSpace == b.colorSpace && a.subsampling == b.subsampling && a.isProgressive == b.isProgressive
+            && a.isArithmetic == b.isArithmetic && a.orientation == b.orientation && a.iccProfile == b.iccProfile
+            && a.exifSegment == b.exifSegment && a.hasAdobeMarker == b.hasAdobeMarker
+            && a.samplingFactors.elementsEqual(b.samplingFactors) { $0 == $1 }
+    }
+
+    public var hasICCProfile: Bool { iccProfile != nil }
+
+    /// Width and height as displayed, after the EXIF orientation.
+    public var orientedSize: (width: Int, height: Int) {
+        orientation >= 5 ? (height, width) : (width, height)
+    }
+}

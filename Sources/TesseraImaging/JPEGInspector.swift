@@ -1,0 +1,197 @@
+import Glibc
+import TesseraSupport
+
+/// Reads a JPEG's structure from its markers: size, components, sampling, progressive/arithmetic,
+/// EXIF orientation, ICC profile; and checks it is whole (every segment in bounds, an end marker).
+public enum JPEGInspector {
+    public static func inspect(_ bytes: [UInt8], limits: ImageLimits = ImageLimits()) throws -> JPEGInfo {
+        guard bytes.count <= limits.maxInputBytes else {
+            throw ImagingError.inputTooLarge(bytes: bytes.count, limit: limits.maxInputBytes)
+        }
+        let kind = ImageFormat.sniff(bytes)
+        guard kind == "JPEG" else { throw ImagingError.unsupportedFormat(kind) }
+        let info = try bytes.withUnsafeBufferPointer { try scan($0) }
+        guard info.width * info.height <= limits.maxPixels else {
+            throw ImagingError.tooManyPixels(width: info.width, height: info.height, limit: limits.maxPixels)
+        }
+        if info.isProgressive && info.coefficientBytes > limits.maxCoefficientBytes {
+            throw ImagingError.tooMuchMemory(needed: info.coefficientBytes, limit: limits.maxCoefficientBytes,
+                                             reason: "a progressive \(info.width)x\(info.height) JPEG is decoded from its whole coefficient image")
+        }
+        return info
+    }
+
+    private static func scan(_ b: UnsafeBufferPointer<UInt8>) throws -> JPEGInfo {
+        var info = JPEGInfo()
+        var iccChunks: [Int: [UInt8]] = [:]
+        var sawFrame = false, sawScan = false
+        var i = 2
+        let n = b.count
+        func u16(_ at: Int) -> Int { Int(b[at]) << 8 | Int(b[at + 1]) }
+
+        while true {
+            guard i < n else { throw ImagingError.truncated("the data ends before the end-of-image marker") }
+            guard b[i] == 0xFF else { throw ImagingError.corrupt("expected a marker at byte \(i), found 0x\(hexString([b[i]]))") }
+            while i < n && b[i] == 0xFF { i += 1 }
+            guard i < n else { throw ImagingError.truncated("the data ends inside a marker") }
+            let marker = b[i]
+            i += 1
+            switch marker {
+            case 0xD9:
+                guard sawFrame && sawScan else { throw ImagingError.corrupt("end-of-image marker before any image data") }
+                if info.iccProfile == nil, !iccChunks.isEmpty {
+                    info.iccProfile = iccChunks.keys.sorted().flatMap { iccChunks[$0]! }
+                }
+                return info
+            case 0xD8:
+                throw ImagingError.corrupt("a second start-of-image marker at byte \(i - 2)")
+            case 0x01, 0xD0...0xD7:
+                continue
+            default:
+                break
+            }
+            guard i + 2 <= n else { throw ImagingError.truncated("the data ends inside the 0x\(hexString([marker])) segment header") }
+            let length = u16(i)
+            guard length >= 2 else { throw ImagingError.corrupt("segment 0x\(hexString([marker])) has length \(length)") }
+            guard i + length <= n else {
+                throw ImagingError.truncated("segment 0x\(hexString([marker])) needs \(length) bytes, \(n - i) remain")
+            }
+            let body = i + 2
+            let bodyLength = length - 2
+            switch marker {
+            case 0xC0...0xCF where marker != 0xC4 && marker != 0xC8 && marker != 0xCC:
+                guard !sawFrame else { throw ImagingError.corrupt("more than one frame header") }
+                sawFrame = true
+                try readFrame(b, body, bodyLength, marker, &info)
+            case 0xE1 where info.exifSegment == nil && bodyLength > 14
+                && b[body] == 0x45 && b[body + 1] == 0x78 && b[body + 2] == 0x69 && b[body + 3] == 0x66
+                && b[body + 4] == 0 && b[body + 5] == 0:
+                info.exifSegment = (i - 2)..<(i + length)
+                readOrientation(b, tiff: body + 6, end: body + bodyLength, &info)
+            case 0xE2 where bodyLength > 14 && Array(b[body..<(body + 12)]) == iccSignature:
+                iccChunks[Int(b[body + 12])] = Array(b[(body + 14)..<(body + bodyLength)])
+            case 0xEE where bodyLength >= 12 && Array(b[body..<(body + 5)]) == Array("Adobe".utf8):
+                info.hasAdobeMarker = true
+                let transform = b[body + 11]
+                // Transform 2 marks YCCK; it matters only for four components.
+                if transform == 2 && (!sawFrame || info.components == 4) { info.colorSpace = .ycck }
+            case 0xDA:
+                guard sawFrame else { throw ImagingError.corrupt("scan before the frame header") }
+                sawScan = true
+                i = try skipEntropyData(b, from: i + length)
+                continue
+            default:
+                break
+            }
+            i += length
+        }
+    }
+
+    private static let iccSignature = Array("ICC_PROFILE".utf8) + [0]
+
+    private static func readFrame(_ b: UnsafeBufferPointer<UInt8>, _ body: Int, _ length: Int, _ marker: UInt8,
+                                  _ info: inout JPEGInfo) throws {
+        guard length >= 6 else { throw ImagingError.corrupt("frame header of \(length) bytes") }
+        info.precision = Int(b[body])
+        info.height = Int(b[body + 1]) << 8 | Int(b[body + 2])
+        info.width = Int(b[body + 3]) << 8 | Int(b[body + 4])
+        info.components = Int(b[body + 5])
+        info.isProgressive = [0xC2, 0xC6, 0xCA, 0xCE].contains(marker)
+        info.isArithmetic = marker >= 0xC9
+        guard length >= 6 + 3 * info.components, info.components > 0 else {
+            throw ImagingError.corrupt("frame header lists \(info.components) components in \(length) bytes")
+        }
+        guard info.width > 0, info.height > 0 else {
+            throw ImagingError.unsupportedJPEG("zero width or height in the frame header (DNL-defined height)")
+        }
+        if [0xC3, 0xC7, 0xCB, 0xCF].contains(marker) { throw ImagingError.unsupportedJPEG("lossless JPEG") }
+        if [0xC5, 0xC6, 0xC7, 0xCD, 0xCE, 0xCF].contains(marker) { throw ImagingError.unsupportedJPEG("hierarchical JPEG") }
+        guard info.precision == 8 else {
+            throw ImagingError.unsupportedJPEG("\(info.precision)-bit samples (only 8-bit JPEGs are decoded)")
+        }
+        var factors: [(h: Int, v: Int)] = []
+        var ids: [UInt8] = []
+        for c in 0..<info.components {
+            let hv = b[body + 6 + 3 * c + 1]
+            ids.append(b[body + 6 + 3 * c])
+            factors.append((Int(hv >> 4), Int(hv & 15)))
+        }
+        guard factors.allSatisfy({ (1...4).contains($0.h) && (1...4).contains($0.v) }) else {
+            throw ImagingError.corrupt("sampling factors outside 1...4 in the frame header")
+        }
+        info.samplingFactors = factors
+        switch info.components {
+        case 1:
+            info.colorSpace = .gray
+            info.subsampling = "gray"
+        case 3:
+            info.colorSpace = ids == Array("RGB".utf8) ? .rgb : .yCbCr
+            let y = factors[0]
+            if factors[1] == (1, 1) && factors[2] == (1, 1) {
+                switch (y.h, y.v) {
+                case (1, 1): info.subsampling = "4:4:4"
+                case (2, 2): info.subsampling = "4:2:0"
+                case (2, 1): info.subsampling = "4:2:2"
+                case (1, 2): info.subsampling = "4:4:0"
+                case (4, 1): info.subsampling = "4:1:1"
+                default: info.subsampling = "other"
+                }
+            }
+        case 4:
+            info.colorSpace = info.colorSpace == .ycck ? .ycck : .cmyk
+            info.subsampling = factors.allSatisfy { $0 == factors[0] } ? "4:4:4" : "other"
+        default:
+            throw ImagingError.unsupportedJPEG("\(info.components) colour components")
+        }
+    }
+
+    /// EXIF IFD0 tag 0x0112 (Orientation), bounds-checked at every step.
+    private static func readOrientation(_ b: UnsafeBufferPointer<UInt8>, tiff: Int, end: Int, _ info: inout JPEGInfo) {
+        guard tiff + 8 <= end else { return }
+        let big: Bool
+        switch (b[tiff], b[tiff + 1]) {
+        case (0x4D, 0x4D): big = true
+        case (0x49, 0x49): big = false
+        default: return
+        }
+        func u16(_ at: Int) -> Int { big ? Int(b[at]) << 8 | Int(b[at + 1]) : Int(b[at + 1]) << 8 | Int(b[at]) }
+        func u32(_ at: Int) -> Int { big ? u16(at) << 16 | u16(at + 2) : u16(at + 2) << 16 | u16(at) }
+        let ifd = tiff + u32(tiff + 4)
+        guard ifd + 2 <= end, ifd > tiff else { return }
+        let count = u16(ifd)
+        for entry in 0..<count {
+            let at = ifd + 2 + 12 * entry
+            guard at + 12 <= end else { return }
+            if u16(at) == 0x0112 && u16(at + 2) == 3 {
+                let value = u16(at + 8)
+                info.orientation = (1...8).contains(value) ? value : 1
+                info.orientationOffset = at + 8
+                info.orientationBigEndian = big
+                return
+            }
+        }
+    }
+
+    /// Skips entropy-coded data to the next real marker (not a stuffed 0xFF00 or a restart marker).
+    private static func skipEntropyData(_ b: UnsafeBufferPointer<UInt8>, from start: Int) throws -> Int {
+        var j = start
+        let n = b.count
+        while j + 1 < n {
+            guard let ff = memchrIndex(b, 0xFF, from: j) else { break }
+            guard ff + 1 < n else { break }
+            let next = b[ff + 1]
+            if next == 0x00 || (0xD0...0xD7).contains(next) || next == 0xFF {
+                j = ff + (next == 0xFF ? 1 : 2)
+                continue
+            }
+            return ff
+        }
+        throw ImagingError.truncated("the data ends inside the compressed image data, before the end-of-image marker")
+    }
+
+    private static func memchrIndex(_ b: UnsafeBufferPointer<UInt8>, _ byte: UInt8, from: Int) -> Int? {
+        guard from < b.count, let base = b.baseAddress,
+              let found = memchr(base + from, Int32(byte), b.count - from) else { return nil }
+        return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+    }
+}

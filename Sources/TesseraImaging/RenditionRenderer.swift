@@ -1,0 +1,76 @@
+import TesseraSupport
+
+/// How renditions are made.
+public struct RenderOptions: Sendable {
+    public var quality: Int
+    public var subsampling: ChromaSubsampling
+    /// Keep EXIF (GPS included) with its Orientation reset; off by default. ICC is always kept.
+    public var keepMetadata: Bool
+    public var limits: ImageLimits
+    /// Decode at least this many times the target before the Lanczos filter (within the decode budget).
+    public var qualityMargin: Double
+
+    public init(quality: Int = 85, subsampling: ChromaSubsampling = .s420, keepMetadata: Bool = false,
+                limits: ImageLimits = ImageLimits(), qualityMargin: Double = 2) {
+        self.quality = quality
+        self.subsampling = subsampling
+        self.keepMetadata = keepMetadata
+        self.limits = limits
+        self.qualityMargin = qualityMargin
+    }
+}
+
+/// One finished rendition.
+public struct Rendition: Sendable {
+    public let spec: RenditionSpec
+    public let width: Int
+    public let height: Int
+    public let jpeg: [UInt8]
+}
+
+/// JPEG in, renditions out: inspect, one shrink-on-load decode for all specs, Lanczos-3 to each exact
+/// size, orientation applied, encode. Keep one per thread: it reuses its codec handles and buffers.
+public final class RenditionRenderer {
+    private let decoder: JPEGDecoder
+    private let encoder: JPEGEncoder
+    private var resampler = Resampler()
+
+    public init() throws {
+        decoder = try JPEGDecoder()
+        encoder = try JPEGEncoder()
+    }
+
+    public func render(_ jpeg: [UInt8], specs: [RenditionSpec], options: RenderOptions = RenderOptions()) throws
+        -> [Rendition] {
+        let info = try JPEGInspector.inspect(jpeg, limits: options.limits)
+        let shown = info.orientedSize
+        let targets = specs.map { $0.targetSize(width: shown.width, height: shown.height) }
+        // Sizes in the stored orientation, which is what the decoder and resampler see.
+        let stored = targets.map { info.orientation >= 5 ? ($0.height, $0.width) : ($0.width, $0.height) }
+        let largest = (stored.map(\.0).max() ?? 1, stored.map(\.1).max() ?? 1)
+        let decoded = try decoder.decode(jpeg, info: info, target: largest, margin: options.qualityMargin,
+                                         limits: options.limits)
+        // A CMYK source's profile describes CMYK; it would be wrong on RGB output.
+        let icc = info.colorSpace == .cmyk || info.colorSpace == .ycck ? nil : info.iccProfile
+        let exif = options.keepMetadata ? uprightExif(jpeg, info) : nil
+        return try zip(specs, stored).map { spec, size in
+            let resized = resampler.resize(decoded, width: size.0, height: size.1)
+            let upright = Orientation.apply(info.orientation, to: resized)
+            let encoded = try encoder.encode(upright, quality: options.quality, subsampling: options.subsampling,
+                                             icc: icc, exif: exif)
+            return Rendition(spec: spec, width: upright.width, height: upright.height, jpeg: encoded)
+        }
+    }
+
+    /// The source's APP1 Exif segment with Orientation set to 1, since the pixels are upright now.
+    private func uprightExif(_ jpeg: [UInt8], _ info: JPEGInfo) -> [UInt8]? {
+        guard let range = info.exifSegment else { return nil }
+        var segment = Array(jpeg[range])
+        if let offset = info.orientationOffset {
+            let at = offset - range.lowerBound
+            segment[at] = info.orientationBigEndian ? 0 : 1
+            segment[at + 1] = info.orientationBigEndian ? 1 : 0
+        }
+        return segment
+    }
+}

@@ -1,0 +1,32 @@
+import TesseraHTTP
+import TesseraSupport
+
+/// What Lambda tells a handler about the invocation it is serving.
+public struct LambdaContext: Sendable {
+    public let requestId: String
+    /// Milliseconds since 1970 at which Lambda stops the invocation.
+    public let deadlineMilliseconds: Int
+    public let invokedFunctionARN: String
+    /// The X-Ray trace header (`Root=...;Parent=...;Sampled=...`), if any.
+    public let traceId: String?
+    /// JSON the mobile SDK's client sent, if any.
+    public let clientContext: String?
+    /// JSON of the Amazon Cognito identity, if any.
+    public let cognitoIdentity: String?
+    /// Tagged with the request id; the loop gives it the function's format and level.
+    public internal(set) var logger: LambdaLogger
+
+    public init(requestId: String, deadlineMilliseconds: Int, invokedFunctionARN: String, traceId: String?,
+                clientContext: String?, cognitoIdentity: String?, logger: LambdaLogger) {
+        self.requestId = requestId
+        self.deadlineMilliseconds = deadlineMilliseconds
+        self.invokedFunctionARN = invokedFunctionARN
+        self.traceId = traceId
+        self.clientContext = clientContext
+        self.cognitoIdentity = cognitoIdentity
+        self.logger = logger
+    }
+
+    /// Time left before the deadline, in milliseconds (negative once passed).
+    public var remainingMilliseconds: Int { deadlineMilliseconds - UTCTime.nowMilliseconds() }
+}

@@ -1,0 +1,105 @@
+import TesseraHTTP
+import TesseraSupport
+
+/// The Lambda Runtime API (`/2018-06-01/runtime/...`) over the project's HTTP client.
+public final class RuntimeClient {
+    /// One invocation handed out by `/invocation/next`: its context (from the headers) and its event.
+    public struct Invocation: Sendable {
+        public let context: LambdaContext
+        public let event: [UInt8]
+    }
+
+    /// How the Runtime API answered a post.
+    public enum PostOutcome: Sendable, Equatable {
+        case accepted
+        /// 413: the response is larger than Lambda allows.
+        case tooLarge(String)
+        /// 400/403/404 etc.: the post was refused, the runtime can go on.
+        case rejected(status: Int, body: String)
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        /// 500 or an unreachable API: the execution environment is broken, the process must end.
+        case runtimeAPIUnavailable(String)
+        /// `/next` answered without a request id.
+        case malformedInvocation(String)
+
+        public var description: String {
+            switch self {
+            case let .runtimeAPIUnavailable(reason): "Runtime API unavailable: \(reason)"
+            case let .malformedInvocation(reason): "malformed invocation from the Runtime API: \(reason)"
+            }
+        }
+    }
+
+    private let base: String
+    private let http: HTTPClient
+
+    /// `endpoint` is `AWS_LAMBDA_RUNTIME_API`, host and port.
+    public init(endpoint: String) {
+        base = "http://\(endpoint)/2018-06-01/runtime"
+        // Posts are to a local agent and should be quick; /next waits as long as it must.
+        http = HTTPClient(options: .init(connectTimeoutMs: 5_000, timeoutMs: 30_000))
+    }
+
+    /// Blocks until Lambda has an event for this environment.
+    public func next() throws -> Invocation {
+        let response: HTTPResponse
+        do {
+            response = try http.send(HTTPRequest(method: "GET", url: "\(base)/invocation/next", timeoutMs: 0))
+        } catch {
+            throw Failure.runtimeAPIUnavailable(String(describing: error))
+        }
+        guard response.status == 200 else {
+            throw Failure.runtimeAPIUnavailable("GET /invocation/next answered \(response.status): \(response.text)")
+        }
+        let headers = response.headers
+        guard let requestId = headers["Lambda-Runtime-Aws-Request-Id"], !requestId.isEmpty else {
+            throw Failure.malformedInvocation("no Lambda-Runtime-Aws-Request-Id header")
+        }
+        let context = LambdaContext(
+            requestId: requestId,
+            deadlineMilliseconds: headers["Lambda-Runtime-Deadline-Ms"].flatMap { Int($0) } ?? 0,
+            invokedFunctionARN: headers["Lambda-Runtime-Invoked-Function-Arn"] ?? "",
+            traceId: headers["Lambda-Runtime-Trace-Id"].flatMap { $0.isEmpty ? nil : $0 },
+            clientContext: headers["Lambda-Runtime-Client-Context"],
+            cognitoIdentity: headers["Lambda-Runtime-Cognito-Identity"],
+            logger: LambdaLogger(requestId: requestId))
+        return Invocation(context: context, event: response.body)
+    }
+
+    public func postResponse(requestId: String, body: [UInt8]) throws -> PostOutcome {
+        try post("/invocation/\(PercentEncoding.encode(requestId))/response", body: body, headers: HTTPHeaders())
+    }
+
+    public func postError(requestId: String, type: String, message: String) throws -> PostOutcome {
+        try post("/invocation/\(PercentEncoding.encode(requestId))/error", body: errorBody(type, message),
+                 headers: HTTPHeaders([("Lambda-Runtime-Function-Error-Type", type),
+                                       ("Content-Type", "application/json")]))
+    }
+
+    public func postInitError(type: String, message: String) throws -> PostOutcome {
+        try post("/init/error", body: errorBody(type, message),
+                 headers: HTTPHeaders([("Lambda-Runtime-Function-Error-Type", type),
+                                       ("Content-Type", "application/json")]))
+    }
+
+    private func errorBody(_ type: String, _ message: String) -> [UInt8] {
+        Array("{\"errorType\":\(jsonQuoted(type)),\"errorMessage\":\(jsonQuoted(message)),\"stackTrace\":[]}".utf8)
+    }
+
+    private func post(_ path: String, body: [UInt8], headers: HTTPHeaders) throws -> PostOutcome {
+        let response: HTTPResponse
+        do {
+            response = try http.send(HTTPRequest(method: "POST", url: base + path, headers: headers, body: body))
+        } catch {
+            throw Failure.runtimeAPIUnavailable(String(describing: error))
+        }
+        switch response.status {
+        case 200..<300: return .accepted
+        case 413: return .tooLarge(response.text)
+        case 500...: throw Failure.runtimeAPIUnavailable("POST \(path) answered \(response.status): \(response.text)")
+        default: return .rejected(status: response.status, body: response.text)
+        }
+    }
+}

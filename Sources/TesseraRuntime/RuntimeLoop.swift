@@ -1,0 +1,98 @@
+import Glibc
+import Synchronization
+import TesseraHTTP
+import TesseraSupport
+
+/// The invocation loop: next event, handler, response or error, forever.
+///
+/// A handler error or a malformed event never ends the loop; a broken Runtime API (500, unreachable,
+/// an invocation without a request id) or SIGTERM does.
+public struct RuntimeLoop {
+    /// Why `run` returned.
+    public enum Exit: Equatable, Sendable {
+        case terminated
+        case runtimeAPIFailed(String)
+    }
+
+    let client: RuntimeClient
+    let logger: LambdaLogger
+
+    public init(client: RuntimeClient, logger: LambdaLogger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Serves invocations until the Runtime API fails or SIGTERM arrives.
+    public func run(_ handler: some LambdaHandler) -> Exit {
+        while !terminationRequested.load(ordering: .relaxed) {
+            do {
+                try serveOne(handler)
+            } catch {
+                // Only Runtime API failures escape serveOne: an API that is gone or answers without a
+                // request id cannot be served, and polling it again would only spin.
+                return .runtimeAPIFailed(String(describing: error))
+            }
+        }
+        return .terminated
+    }
+
+    /// Serves one invocation; only Runtime API failures escape.
+    public func serveOne(_ handler: some LambdaHandler) throws {
+        let invocation = try client.next()
+        busy.store(true, ordering: .sequentiallyConsistent)
+        defer { busy.store(false, ordering: .sequentiallyConsistent) }
+        var context = invocation.context
+        let requestId = context.requestId
+        // The AWS clients read the trace header from here, as the AWS SDKs do.
+        if let trace = context.traceId { setenv("_X_AMZN_TRACE_ID", trace, 1) } else { unsetenv("_X_AMZN_TRACE_ID") }
+        context.logger = logger.with(requestId: requestId)
+        let log = context.logger
+
+        let output: [UInt8]
+        do {
+            output = try handler.handle(invocation.event, context: context)
+        } catch {
+            let (type, message) = errorReport(for: error)
+            log.error("\(type): \(message)")
+            report(try client.postError(requestId: requestId, type: type, message: message), log)
+            return
+        }
+        switch try client.postResponse(requestId: requestId, body: output) {
+        case .accepted:
+            break
+        case let .tooLarge(detail):
+            let message = "response of \(output.count) bytes is larger than Lambda accepts: \(detail)"
+            log.error(message)
+            report(try client.postError(requestId: requestId, type: "Runtime.ResponseTooLarge",
+                                        message: message), log)
+        case let .rejected(status, body):
+            log.error("Runtime API refused the response (\(status)): \(body)")
+        }
+    }
+
+    private func report(_ outcome: RuntimeClient.PostOutcome, _ log: LambdaLogger) {
+        if case let .rejected(status, body) = outcome { log.error("Runtime API refused the error (\(status)): \(body)") }
+        if case let .tooLarge(body) = outcome { log.error("Runtime API refused the error as too large: \(body)") }
+    }
+}
+
+/// Set while a handler runs, so SIGTERM lets it finish and post its outcome first.
+private let busy = Atomic<Bool>(false)
+private let terminationRequested = Atomic<Bool>(false)
+
+/// Ends the process on SIGTERM: at once when idle (blocked on /next), after the current invocation otherwise.
+public func installTerminationHandler() {
+    // A parent may have spawned us with signals blocked (threaded launchers do): unblock SIGTERM.
+    var unblock = sigset_t()
+    sigemptyset(&unblock)
+    sigaddset(&unblock, SIGTERM)
+    sigprocmask(SIG_UNBLOCK, &unblock, nil)
+    signal(SIGTERM) { _ in
+        terminationRequested.store(true, ordering: .sequentiallyConsistent)
+        if !busy.load(ordering: .sequentiallyConsistent) {
+            let note = "SIGTERM: runtime stopping\n"
+            _ = note.withCString { write(2, $0, strlen($0)) }
+            _exit(0)
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+@testable import TesseraAWS
+@testable import TesseraEvents
+@testable import TesseraHTTP
+@testable import TesseraImaging
+@testable import TesseraPictures
+@testable import TesseraRuntime
+@testable import TesseraSupport
+import TesseraLocal
+
+/// `tessera resize` as a user runs it: a process, files in and out, an exit status.
+struct ResizeCommandTests {
+    func resize(_ input: [UInt8], _ arguments: [String]) throws -> (status: Int32, log: String, output: [UInt8]?) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("resize-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let inURL = dir.appendingPathComponent("in.jpg"), outURL = dir.appendingPathComponent("out.jpg")
+        try Data(input).write(to: inURL)
+        let binary = FunctionProcess.binDirectory.appendingPathComponent("tessera").path
+        let child = try ChildProcess([binary, "resize", inURL.path, outURL.path] + arguments, environment: [:],
+                                    logPath: dir.appendingPathComponent("log").path)
+        let status = child.waitForExit(timeout: 30)?.status ?? -1
+        return (status, child.log, try? [UInt8](Data(contentsOf: outURL)))
+    }
+
+    @Test func resizesAndReportsTheSize() throws {
+        let result = try resize(Fixtures.bytes("photos/fresh-flower.jpg"), ["--fit", "256x256", "--quality", "80"])
+        #expect(result.status == 0, "\(result.log)")
+        #expect(result.log.contains("256x192"))
+        let info = try JPEGInspector.inspect(try #require(result.output))
+        #expect((info.width, info.height) == (256, 192))
+    }
+
+    @Test func refusesHostileInputsWithTheirError() throws {
+        let base = try Fixtures.bytes("photos/ladybird-420.jpg")
+        let cases: [(String, [UInt8], String)] = [
+            ("png", [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "unsupported format: PNG"),
+            ("empty", [], "unsupported format: empty input"),
+            ("huge header", JPEGSurgery.withSize(base, width: 65_535, height: 65_535), "over the limit of 50000000 pixels"),
+            ("truncated", Array(base.prefix(base.count / 2)), "truncated JPEG"),
+            ("12-bit", JPEGSurgery.withPrecision(base, 12), "12-bit samples"),
+        ]
+        for (what, bytes, message) in cases {
+            let result = try resize(bytes, ["--scale", "50%"])
+            #expect(result.status == 1, "\(what): \(result.log)")
+            #expect(result.log.contains(message), "\(what): \(result.log)")
+            #expect(result.output == nil, "\(what): no output file on failure")
+        }
+    }
+
+    @Test func badArgumentsAreUsageErrors() throws {
+        let base = try Fixtures.bytes("photos/ladybird-420.jpg")
+        for arguments in [["--scale", "50%", "--fit", "10x10"], [], ["--fit", "0x10"], ["--scale", "50%", "--quality", "0"]] {
+            let result = try resize(base, arguments)
+            #expect(result.status != 0, "\(arguments)")
+            #expect(result.output == nil)
+        }
+    }
+}
