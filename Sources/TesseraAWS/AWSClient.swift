@@ -26,19 +26,32 @@ public struct AWSRequest: Sendable {
 }
 
 /// The one request path every service client shares: sign, send, retry, decode errors.
-public final class AWSClient {
+///
+/// A value: `scoped(_:)` gives a copy bound to one invocation's deadline and trace id, sharing the
+/// connection and the retry quota.
+public struct AWSClient {
     public let config: AWSConfig
     public let retryPolicy: RetryPolicy
-    private let http: HTTPClient
-    private let quota = RetryQuota()
+    /// The invocation these calls belong to; unbounded outside one.
+    public private(set) var scope: CallScope
+    private let transport: Transport
 
     public init(config: AWSConfig, retryPolicy: RetryPolicy = RetryPolicy(), http: HTTPClient = HTTPClient()) {
         self.config = config
         self.retryPolicy = retryPolicy
-        self.http = http
+        scope = CallScope()
+        transport = Transport(http: http)
     }
 
-    /// Sends the request, retrying as the policy allows; returns a 2xx response or throws `AWSError`.
+    /// The same client, its calls bound to `scope` (deadline and trace id of one invocation).
+    public func scoped(_ scope: CallScope) -> AWSClient {
+        var copy = self
+        copy.scope = scope
+        return copy
+    }
+
+    /// Sends the request, retrying as the policy and the deadline allow; returns a 2xx response or
+    /// throws `AWSError`.
     public func send(_ request: AWSRequest) throws -> HTTPResponse {
         let endpoint = config.endpoint(for: request.service)
         let signer = SigV4Signer(credentials: config.credentials, region: config.region,
@@ -47,30 +60,64 @@ public final class AWSClient {
         var attempt = 1
         var retryCost: Int?
         while true {
+            // Each attempt gets at most the time left before the deadline less the margin.
+            let budget = scope.attemptBudgetMilliseconds(default: transport.http.options.timeoutMs)
+            guard budget > 0 else {
+                throw AWSError.deadlineExceeded(service: request.service, operation: request.operation,
+                                                attempts: attempt - 1, lastError: nil)
+            }
             var signable = SignableRequest(method: request.method, scheme: endpoint.scheme, host: endpoint.host,
                                            path: endpoint.basePath + request.path, query: request.query,
                                            headers: request.headers)
             signer.signHeaders(&signable, payload: payload, addContentSHA256Header: request.service == .s3)
             // The invocation's trace header, as the AWS SDKs forward it (unsigned); Lambda's loop
             // detection reads it too.
-            if let trace = getenvString("_X_AMZN_TRACE_ID") { signable.headers.set("X-Amzn-Trace-Id", trace) }
+            if let trace = scope.traceId { signable.headers.set("X-Amzn-Trace-Id", trace) }
             let failure: AWSError
             do {
-                let response = try http.send(HTTPRequest(method: request.method, url: signable.url,
-                                                         headers: signable.headers, body: request.body))
+                let response = try transport.http.send(HTTPRequest(
+                    method: request.method, url: signable.url, headers: signable.headers, body: request.body,
+                    timeoutMs: budget))
                 if (200..<300).contains(response.status) {
-                    quota.release(retryCost)
+                    transport.quota.release(retryCost)
                     return response
                 }
                 failure = .service(ServiceError.decode(response, service: request.service, operation: request.operation))
             } catch let error as HTTPError {
                 failure = .transport(service: request.service, operation: request.operation, error)
             }
-            guard attempt < retryPolicy.maxAttempts, retryPolicy.isRetryable(failure),
-                  let cost = quota.acquire(after: failure) else { throw failure }
+            guard attempt < retryPolicy.maxAttempts, retryPolicy.isRetryable(failure) else {
+                throw scope.isExhausted ? AWSError.deadlineExceeded(
+                    service: request.service, operation: request.operation, attempts: attempt, lastError: failure)
+                    : failure
+            }
+            let delay = retryPolicy.delay(beforeRetry: attempt)
+            // A retry that could not even start before the deadline is not made.
+            guard scope.allows(waitingSeconds: delay) else {
+                throw AWSError.deadlineExceeded(service: request.service, operation: request.operation,
+                                                attempts: attempt, lastError: failure)
+            }
+            guard let cost = transport.quota.acquire(after: failure) else { throw failure }
             retryCost = cost
-            sleepSeconds(retryPolicy.delay(beforeRetry: attempt))
+            sleepSeconds(delay)
             attempt += 1
         }
     }
+
+    /// Waits `seconds` before another round of a multi-round operation (BatchWriteItem's
+    /// UnprocessedItems); throws the deadline error instead when the wait would run past it.
+    func waitBeforeRound(_ seconds: Double, service: AWSService, operation: String, round: Int) throws {
+        guard scope.allows(waitingSeconds: seconds) else {
+            throw AWSError.deadlineExceeded(service: service, operation: operation, attempts: round, lastError: nil)
+        }
+        sleepSeconds(seconds)
+    }
+}
+
+/// What the copies of one client share: the connection and the retry quota.
+private final class Transport {
+    let http: HTTPClient
+    let quota = RetryQuota()
+
+    init(http: HTTPClient) { self.http = http }
 }

@@ -9,12 +9,15 @@ public enum AWSError: LambdaReportableError, Equatable {
     case transport(service: AWSService, operation: String, HTTPError)
     /// A 2xx response whose body could not be understood.
     case invalidResponse(service: AWSService, operation: String, reason: String)
+    /// The invocation's deadline left no time for (another) attempt; `lastError` is the last failure.
+    indirect case deadlineExceeded(service: AWSService, operation: String, attempts: Int, lastError: AWSError?)
 
     public var errorType: String {
         switch self {
         case let .service(error): "AWS.\(error.code)"
         case .transport: "AWS.TransportError"
         case .invalidResponse: "AWS.InvalidResponse"
+        case .deadlineExceeded: "AWS.DeadlineExceeded"
         }
     }
 
@@ -24,6 +27,9 @@ public enum AWSError: LambdaReportableError, Equatable {
         case let .transport(service, operation, error): "\(service.rawValue) \(operation): \(error)"
         case let .invalidResponse(service, operation, reason):
             "\(service.rawValue) \(operation): unreadable response: \(reason)"
+        case let .deadlineExceeded(service, operation, attempts, lastError):
+            "\(service.rawValue) \(operation) gave up before the invocation's deadline after \(attempts) attempt(s)"
+                + (lastError.map { "; last error: \($0)" } ?? ": no time left for an attempt")
         }
     }
 

@@ -147,7 +147,10 @@ public struct DynamoDBClient {
                         message: "\(pending.count) writes to \(table) stayed unprocessed after \(maxRounds) rounds",
                         requestId: nil))
                 }
-                if round > 1 { sleepSeconds(aws.retryPolicy.delay(beforeRetry: round - 1)) }
+                if round > 1 {
+                    try aws.waitBeforeRound(aws.retryPolicy.delay(beforeRetry: round - 1), service: .dynamodb,
+                                            operation: "BatchWriteItem", round: round - 1)
+                }
                 let output = try call("BatchWriteItem", Input(RequestItems: [table: pending]), Output.self)
                 pending = output.UnprocessedItems?[table] ?? []
             }

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import TesseraHTTP
 import TesseraSupport
 
@@ -35,7 +36,7 @@ public struct RetryPolicy: Sendable {
                 || Self.transientCodes.contains(failure.code)
         case let .transport(_, _, httpError):
             return httpError.isTransient
-        case .invalidResponse:
+        case .invalidResponse, .deadlineExceeded:
             return false
         }
     }
@@ -48,19 +49,26 @@ public struct RetryPolicy: Sendable {
 }
 
 /// The standard mode's retry quota: 500 tokens, 5 a retry (10 after a timeout), 1 back per success.
-final class RetryQuota: @unchecked Sendable {
-    private var tokens = 500
+/// Locked, so copies of a client used from several threads share it safely.
+final class RetryQuota: Sendable {
+    static let capacity = 500
+    private let tokens = Mutex(RetryQuota.capacity)
 
+    /// Takes a retry's cost; nil when the quota cannot pay it (no retry then).
     func acquire(after error: AWSError) -> Int? {
         var cost = 5
         if case .transport(_, _, .timedOut) = error { cost = 10 }
-        guard tokens >= cost else { return nil }
-        tokens -= cost
-        return cost
+        return tokens.withLock { tokens in
+            guard tokens >= cost else { return nil }
+            tokens -= cost
+            return cost
+        }
     }
 
+    /// Gives back a successful retry's cost, or 1 for a success at the first attempt.
     func release(_ cost: Int?) {
-        tokens = min(500, tokens + (cost ?? 1))
+        tokens.withLock { $0 = min(Self.capacity, $0 + (cost ?? 1)) }
     }
-}
 
+    var available: Int { tokens.withLock { $0 } }
+}

@@ -8,18 +8,19 @@ import TesseraSupport
 /// The piece-storage function: one IoT piece message per invocation, stored once; END asks for reassembly.
 public final class PieceStorageHandler: LambdaHandler {
     let config: PieceStorageConfig
-    let store: PieceStore
-    let sqs: SQSClient
+    let aws: AWSClient
 
     public init(config: PieceStorageConfig) {
         self.config = config
-        let aws = AWSClient(config: config.aws)
-        store = PieceStore(table: config.piecesTable, db: DynamoDBClient(aws: aws))
-        sqs = SQSClient(aws: aws)
+        aws = AWSClient(config: config.aws)
     }
 
     public func handle(_ event: [UInt8], context: LambdaContext) throws -> [UInt8] {
         let message = try IoTPieceMessage.parse(event, limits: config.limits)
+        // Every AWS call of this invocation ends before its deadline and carries its trace id.
+        let aws = aws.scoped(CallScope(context))
+        let store = PieceStore(table: config.piecesTable, db: DynamoDBClient(aws: aws))
+        let sqs = SQSClient(aws: aws)
         let pictureId = PieceStore.pictureId(machineId: message.machineId, label: message.label)
         let expiresAt = Int(time(nil)) + config.pieceTTLSeconds
         switch message {

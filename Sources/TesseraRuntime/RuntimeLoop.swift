@@ -43,8 +43,6 @@ public struct RuntimeLoop {
         defer { busy.store(false, ordering: .sequentiallyConsistent) }
         var context = invocation.context
         let requestId = context.requestId
-        // The AWS clients read the trace header from here, as the AWS SDKs do.
-        if let trace = context.traceId { setenv("_X_AMZN_TRACE_ID", trace, 1) } else { unsetenv("_X_AMZN_TRACE_ID") }
         context.logger = logger.with(requestId: requestId)
         let log = context.logger
 

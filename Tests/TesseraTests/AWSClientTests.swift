@@ -91,9 +91,8 @@ struct AWSClientTests {
         let script = Script([Self.json(200, #"{"MessageId":"m-1"}"#)])
         let (aws, server) = try client(script)
         defer { server.stop() }
-        setenv("_X_AMZN_TRACE_ID", "Root=1-00000000-000000000000000000000001;Sampled=0", 1)
-        defer { unsetenv("_X_AMZN_TRACE_ID") }
-        #expect(try SQSClient(aws: aws).sendMessage(queueURL: "q", body: "hello") == "m-1")
+        let scoped = aws.scoped(CallScope(traceId: "Root=1-00000000-000000000000000000000001;Sampled=0"))
+        #expect(try SQSClient(aws: scoped).sendMessage(queueURL: "q", body: "hello") == "m-1")
         let request = try #require(script.requests.first)
         #expect(request.headers["x-amzn-trace-id"] == "Root=1-00000000-000000000000000000000001;Sampled=0")
         #expect(request.headers["x-amz-security-token"] == "token")

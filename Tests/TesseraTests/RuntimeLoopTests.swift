@@ -40,7 +40,7 @@ struct RuntimeLoopTests {
             case "fail": throw Boom()
             case "big": return [UInt8](repeating: 65, count: 5_000)
             case "context":
-                let trace = ProcessInfo.processInfo.environment["_X_AMZN_TRACE_ID"] ?? "none"
+                let trace = context.traceId ?? "none"
                 return Array("\(context.requestId)|\(context.invokedFunctionARN)|\(trace)|\(context.remainingMilliseconds > 0)".utf8)
             default: return Array(text.reversed().map(\.asciiValue!))
             }
