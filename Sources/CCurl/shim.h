@@ -10,4 +10,14 @@ static inline CURLcode tessera_curl_setopt_write(CURL *h, CURLoption o, size_t (
     return curl_easy_setopt(h, o, f);
 }
 static inline CURLcode tessera_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
+// Records each new socket's descriptor in *slot, so a signal handler can look at the connection.
+static int tessera_record_socket(void *slot, curl_socket_t fd, curlsocktype purpose) {
+    (void)purpose;
+    *(volatile int *)slot = (int)fd;
+    return CURL_SOCKOPT_OK;
+}
+static inline CURLcode tessera_curl_record_socket(CURL *h, volatile int *slot) {
+    CURLcode rc = curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, tessera_record_socket);
+    return rc != CURLE_OK ? rc : curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, (void *)slot);
+}
 #endif

@@ -11,11 +11,15 @@ public struct RetryPolicy: Sendable {
     /// Seconds; the SDKs use 1.
     public var baseDelay: Double
     public var maxDelay: Double
+    /// Full jitter (the SDKs' choice, so clients retrying together spread out); off waits the whole
+    /// ceiling, which makes a delay predictable in tests.
+    public var jitter: Bool
 
-    public init(maxAttempts: Int = 3, baseDelay: Double = 1, maxDelay: Double = 20) {
+    public init(maxAttempts: Int = 3, baseDelay: Double = 1, maxDelay: Double = 20, jitter: Bool = true) {
         self.maxAttempts = maxAttempts
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
+        self.jitter = jitter
     }
 
     static let throttlingCodes: Set<String> = [
@@ -44,7 +48,7 @@ public struct RetryPolicy: Sendable {
     /// Seconds to wait before retry number `retry` (1-based).
     public func delay(beforeRetry retry: Int) -> Double {
         let ceiling = min(maxDelay, baseDelay * Double(1 << min(retry - 1, 30)))
-        return Double.random(in: 0...1) * ceiling
+        return jitter ? Double.random(in: 0...1) * ceiling : ceiling
     }
 }
 

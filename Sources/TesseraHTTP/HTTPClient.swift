@@ -12,11 +12,16 @@ public final class HTTPClient {
         /// Default total timeout of a request; 0 means none.
         public var timeoutMs: Int
         public var userAgent: String
+        /// Whether `http_proxy`, `https_proxy` and friends apply; the Runtime API is local and never
+        /// goes through a proxy (as aws-lambda-cpp).
+        public var usesProxyVariables: Bool
 
-        public init(connectTimeoutMs: Int = 3_000, timeoutMs: Int = 30_000, userAgent: String = "tessera/0.1") {
+        public init(connectTimeoutMs: Int = 3_000, timeoutMs: Int = 30_000, userAgent: String = "tessera/0.1",
+                    usesProxyVariables: Bool = true) {
             self.connectTimeoutMs = connectTimeoutMs
             self.timeoutMs = timeoutMs
             self.userAgent = userAgent
+            self.usesProxyVariables = usesProxyVariables
         }
     }
 
@@ -25,6 +30,9 @@ public final class HTTPClient {
     /// libcurl keeps this pointer and writes to it during perform: it needs a stable address.
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
     private let caBundle: String?
+    /// The descriptor of the connection's socket (-1 before the first): libcurl writes it when it
+    /// opens one, and a signal handler may read it to see whether a response is arriving.
+    public let socketSlot = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
 
     public init(options: Options = Options()) {
         _ = curlGlobalInit
@@ -35,18 +43,20 @@ public final class HTTPClient {
         self.options = options
         caBundle = getenvString("SSL_CERT_FILE")
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        socketSlot.initialize(to: -1)
     }
 
     deinit {
         curl_easy_cleanup(handle)
         errorBuffer.deallocate()
+        socketSlot.deallocate()
     }
 
     /// Sends the request and returns the whole response; throws `HTTPError` when no response arrives.
     public func send(_ request: HTTPRequest) throws -> HTTPResponse {
         // Reset clears options but keeps the connection cache, so keep-alive survives.
         curl_easy_reset(handle)
-        let sink = ResponseSink()
+        let sink = ResponseSink(onResponseStart: request.onResponseStart)
         let timeout = request.timeoutMs ?? options.timeoutMs
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
         defer { curl_slist_free_all(headerList) }
@@ -55,6 +65,8 @@ public final class HTTPClient {
         }
         // An empty "Expect:" stops libcurl from waiting for 100-continue on larger bodies.
         headerList = curl_slist_append(headerList, "Expect:")
+        // An empty "Content-Type:" stops libcurl from labelling a body application/x-www-form-urlencoded.
+        if request.headers["content-type"] == nil { headerList = curl_slist_append(headerList, "Content-Type:") }
 
         let code: CURLcode = request.body.withUnsafeBufferPointer { body in
             let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
@@ -69,6 +81,8 @@ public final class HTTPClient {
             set(tessera_curl_setopt_ptr(handle, CURLOPT_USERAGENT, options.userAgent))
             set(tessera_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, errorBuffer))
             if let caBundle { set(tessera_curl_setopt_ptr(handle, CURLOPT_CAINFO, caBundle)) }
+            if !options.usesProxyVariables { set(tessera_curl_setopt_ptr(handle, CURLOPT_NOPROXY, "*")) }
+            set(tessera_curl_record_socket(handle, UnsafeMutableRawPointer(socketSlot).assumingMemoryBound(to: CInt.self)))
             set(tessera_curl_setopt_ptr(handle, CURLOPT_HTTPHEADER, headerList))
             set(tessera_curl_setopt_write(handle, CURLOPT_WRITEFUNCTION, responseBodyCallback))
             set(tessera_curl_setopt_ptr(handle, CURLOPT_WRITEDATA, sinkPointer))
@@ -125,6 +139,9 @@ nonisolated(unsafe) private let emptyBodyPointer = UnsafeMutablePointer<UInt8>.a
 private final class ResponseSink {
     var headers = HTTPHeaders()
     var body: [UInt8] = []
+    var onResponseStart: (@Sendable () -> Void)?
+
+    init(onResponseStart: (@Sendable () -> Void)?) { self.onResponseStart = onResponseStart }
 }
 
 private let maxPreallocation = 64 << 20
@@ -144,6 +161,10 @@ private func responseHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size
     let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
     let line = UnsafeRawBufferPointer(start: data, count: size * count)
     if line.starts(with: "HTTP/".utf8) {
+        if let start = sink.onResponseStart {
+            sink.onResponseStart = nil
+            start()
+        }
         sink.headers = HTTPHeaders()
         return line.count
     }

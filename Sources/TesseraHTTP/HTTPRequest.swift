@@ -9,14 +9,17 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// Total time allowed for the exchange in milliseconds; `nil` takes the client's default, 0 waits forever.
     public var timeoutMs: Int?
+    /// Called once, on this thread, when the response's status line arrives (before its headers and body).
+    public var onResponseStart: (@Sendable () -> Void)?
 
     public init(method: String, url: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
-                timeoutMs: Int? = nil) {
+                timeoutMs: Int? = nil, onResponseStart: (@Sendable () -> Void)? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeoutMs = timeoutMs
+        self.onResponseStart = onResponseStart
     }
 }
 

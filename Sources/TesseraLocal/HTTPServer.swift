@@ -23,10 +23,13 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     public typealias Handler = @Sendable (Request) -> HTTPResponse
+    /// Called after a response's last byte went to the socket (tests time signals against it).
+    public typealias Written = @Sendable (Request, HTTPResponse) -> Void
 
     public let port: UInt16
     private let listener: Int32
     private let handler: Handler
+    private let written: Written?
     private let state = ConditionLock()
     private var isStopped = false
     private var accepted = 0
@@ -35,7 +38,7 @@ public final class HTTPServer: @unchecked Sendable {
     public var connectionCount: Int { state.withLock { accepted } }
 
     /// Listens on 127.0.0.1:`port` (0 picks a free port) and serves on background threads.
-    public init(port: UInt16 = 0, handler: @escaping Handler) throws {
+    public init(port: UInt16 = 0, written: Written? = nil, handler: @escaping Handler) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ServerError.socket("socket: \(errnoText())") }
         var yes: Int32 = 1
@@ -60,6 +63,7 @@ public final class HTTPServer: @unchecked Sendable {
         self.port = UInt16(bigEndian: actual.sin_port)
         listener = fd
         self.handler = handler
+        self.written = written
         startThread { [self] in acceptLoop() }
     }
 
@@ -95,6 +99,7 @@ public final class HTTPServer: @unchecked Sendable {
         while let request = reader.readRequest() {
             let response = handler(request)
             guard writeResponse(response, to: fd) else { return }
+            written?(request, response)
             if request.headers["connection"]?.caseInsensitiveEquals("close") == true { return }
         }
     }

@@ -52,6 +52,8 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
     private var injectedNextFailures: [Int] = []
     private var timelineValue = Timeline()
     private var server: HTTPServer!
+    private var contentTypes: [String: String] = [:]
+    private var handedOut: (@Sendable (String) -> Void)?
 
     public init(functionARN: String = "arn:aws:lambda:us-east-1:123456789012:function:local",
                 maxResponseBytes: Int = LocalRuntimeAPI.lambdaResponseLimit, invocationTimeoutMs: Int = 30_000,
@@ -59,7 +61,20 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
         self.functionARN = functionARN
         self.maxResponseBytes = maxResponseBytes
         self.invocationTimeoutMs = invocationTimeoutMs
-        server = try HTTPServer(port: port) { [unowned self] request in route(request) }
+        server = try HTTPServer(port: port, written: { [unowned self] _, response in
+            guard let id = response.headers["Lambda-Runtime-Aws-Request-Id"] else { return }
+            condition.withLock { handedOut }?(id)
+        }) { [unowned self] request in route(request) }
+    }
+
+    /// Calls `hook` with each request id right after its event went out on the socket.
+    public func onHandedOut(_ hook: @escaping @Sendable (String) -> Void) {
+        condition.withLock { handedOut = hook }
+    }
+
+    /// The `Content-Type` of the post that answered `id`.
+    public func contentType(of id: String) -> String? {
+        condition.withLock { contentTypes[id] }
     }
 
     /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API` for the functions.
@@ -124,6 +139,7 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
                 request.body.count > maxResponseBytes ? nil : .response(request.body)
             } tooLarge: { request.body.count }
         case ("POST", 3, "invocation", "error"):
+            condition.withLock { contentTypes[parts[1]] = request.headers["content-type"] ?? "" }
             return record(id: parts[1]) { errorOutcome(request) } tooLarge: { 0 }
         case ("POST", 2, "init", "error"):
             condition.withLock {

@@ -8,6 +8,8 @@ public enum LambdaRuntime {
     ///
     /// A failure in `makeHandler` is posted to `/runtime/init/error` and the process exits with 1.
     public static func run<Handler: LambdaHandler>(_ makeHandler: (LambdaLogger) throws -> Handler) -> Never {
+        // A log pipe closed by its reader must not kill the process mid-invocation: writes then fail quietly.
+        signal(SIGPIPE, SIG_IGN)
         let logger = LambdaLogger.fromEnvironment()
         guard let endpoint = getenvString("AWS_LAMBDA_RUNTIME_API") else {
             logger.fatal("AWS_LAMBDA_RUNTIME_API is not set: this binary runs inside Lambda or `tessera local`")

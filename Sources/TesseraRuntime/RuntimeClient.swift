@@ -39,14 +39,19 @@ public final class RuntimeClient {
     public init(endpoint: String) {
         base = "http://\(endpoint)/2018-06-01/runtime"
         // Posts are to a local agent and should be quick; /next waits as long as it must.
-        http = HTTPClient(options: .init(connectTimeoutMs: 5_000, timeoutMs: 30_000))
+        http = HTTPClient(options: .init(connectTimeoutMs: 5_000, timeoutMs: 30_000, usesProxyVariables: false))
     }
 
-    /// Blocks until Lambda has an event for this environment.
-    public func next() throws -> Invocation {
+    /// The Runtime API connection's socket descriptor (-1 before the first call), for the SIGTERM handler.
+    public var socketSlot: UnsafeMutablePointer<Int32> { http.socketSlot }
+
+    /// Blocks until Lambda has an event for this environment; `onArrival` runs as soon as its answer
+    /// starts arriving.
+    public func next(onArrival: (@Sendable () -> Void)? = nil) throws -> Invocation {
         let response: HTTPResponse
         do {
-            response = try http.send(HTTPRequest(method: "GET", url: "\(base)/invocation/next", timeoutMs: 0))
+            response = try http.send(HTTPRequest(method: "GET", url: "\(base)/invocation/next", timeoutMs: 0,
+                                                 onResponseStart: onArrival))
         } catch {
             throw Failure.runtimeAPIUnavailable(String(describing: error))
         }
@@ -74,14 +79,17 @@ public final class RuntimeClient {
 
     public func postError(requestId: String, type: String, message: String) throws -> PostOutcome {
         try post("/invocation/\(PercentEncoding.encode(requestId))/error", body: errorBody(type, message),
-                 headers: HTTPHeaders([("Lambda-Runtime-Function-Error-Type", type),
-                                       ("Content-Type", "application/json")]))
+                 headers: errorHeaders(type))
     }
 
     public func postInitError(type: String, message: String) throws -> PostOutcome {
-        try post("/init/error", body: errorBody(type, message),
-                 headers: HTTPHeaders([("Lambda-Runtime-Function-Error-Type", type),
-                                       ("Content-Type", "application/json")]))
+        try post("/init/error", body: errorBody(type, message), headers: errorHeaders(type))
+    }
+
+    /// The media type Lambda documents for error bodies, and the type header it shows.
+    private func errorHeaders(_ type: String) -> HTTPHeaders {
+        HTTPHeaders([("Lambda-Runtime-Function-Error-Type", type),
+                     ("Content-Type", "application/vnd.aws.lambda.error+json")])
     }
 
     private func errorBody(_ type: String, _ message: String) -> [UInt8] {

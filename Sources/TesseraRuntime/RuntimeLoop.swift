@@ -29,7 +29,9 @@ public struct RuntimeLoop {
                 try serveOne(handler)
             } catch {
                 // Only Runtime API failures escape serveOne: an API that is gone or answers without a
-                // request id cannot be served, and polling it again would only spin.
+                // request id cannot be served, and polling it again would only spin. After SIGTERM a
+                // closed connection is the shutdown itself.
+                if terminationRequested.load(ordering: .relaxed) { return .terminated }
                 return .runtimeAPIFailed(String(describing: error))
             }
         }
@@ -38,7 +40,10 @@ public struct RuntimeLoop {
 
     /// Serves one invocation; only Runtime API failures escape.
     public func serveOne(_ handler: some LambdaHandler) throws {
-        let invocation = try client.next()
+        runtimeSocket = client.socketSlot
+        // Busy from the moment the answer to /next starts arriving, so a SIGTERM from then on lets
+        // this invocation finish instead of ending the process with an event already handed out.
+        let invocation = try client.next(onArrival: { busy.store(true, ordering: .sequentiallyConsistent) })
         busy.store(true, ordering: .sequentiallyConsistent)
         defer { busy.store(false, ordering: .sequentiallyConsistent) }
         var context = invocation.context
@@ -74,12 +79,16 @@ public struct RuntimeLoop {
     }
 }
 
-/// Set while a handler runs, so SIGTERM lets it finish and post its outcome first.
+/// Set from the first byte of an invocation until its outcome is posted, so SIGTERM lets it finish.
 private let busy = Atomic<Bool>(false)
 private let terminationRequested = Atomic<Bool>(false)
+/// The Runtime API connection's socket, which the SIGTERM handler polls.
+nonisolated(unsafe) private var runtimeSocket: UnsafeMutablePointer<Int32>?
 
-/// Ends the process on SIGTERM: at once when idle (blocked on /next), after the current invocation otherwise.
+/// Ends the process on SIGTERM: at once when idle (blocked on /next with nothing arriving), after the
+/// current invocation otherwise. Ignores SIGPIPE, so a closed log pipe cannot kill an invocation.
 public func installTerminationHandler() {
+    signal(SIGPIPE, SIG_IGN)
     // A parent may have spawned us with signals blocked (threaded launchers do): unblock SIGTERM.
     var unblock = sigset_t()
     sigemptyset(&unblock)
@@ -87,10 +96,17 @@ public func installTerminationHandler() {
     sigprocmask(SIG_UNBLOCK, &unblock, nil)
     signal(SIGTERM) { _ in
         terminationRequested.store(true, ordering: .sequentiallyConsistent)
-        if !busy.load(ordering: .sequentiallyConsistent) {
-            let note = "SIGTERM: runtime stopping\n"
-            _ = note.withCString { write(2, $0, strlen($0)) }
-            _exit(0)
-        }
+        // An answer already waiting in the socket is an invocation handed out: serve it first.
+        guard !busy.load(ordering: .sequentiallyConsistent), !answerWaiting() else { return }
+        let note = "SIGTERM: runtime stopping\n"
+        _ = note.withCString { write(2, $0, strlen($0)) }
+        _exit(0)
     }
+}
+
+/// Whether the Runtime API connection has bytes to read (poll is async-signal-safe).
+private func answerWaiting() -> Bool {
+    guard let slot = runtimeSocket, slot.pointee >= 0 else { return false }
+    var descriptor = pollfd(fd: slot.pointee, events: Int16(POLLIN), revents: 0)
+    return poll(&descriptor, 1, 0) > 0 && descriptor.revents & Int16(POLLIN) != 0
 }

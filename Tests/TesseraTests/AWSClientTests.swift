@@ -25,13 +25,13 @@ struct AWSClientTests {
         var count: Int { lock.withLock { requests.count } }
     }
 
-    func client(_ script: Script) throws -> (AWSClient, HTTPServer) {
+    func client(_ script: Script, retry: RetryPolicy = RetryPolicy(baseDelay: 0.01)) throws -> (AWSClient, HTTPServer) {
         let server = try HTTPServer { script.next($0) }
         let config = try AWSConfig.fromEnvironment(Environment([
             "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret",
             "AWS_SESSION_TOKEN": "token", "AWS_ENDPOINT_URL": "http://127.0.0.1:\(server.port)",
         ]))
-        return (AWSClient(config: config, retryPolicy: RetryPolicy(baseDelay: 0.01)), server)
+        return (AWSClient(config: config, retryPolicy: retry), server)
     }
 
     static func json(_ status: Int, _ body: String) -> HTTPResponse {
@@ -52,7 +52,11 @@ struct AWSClientTests {
         let script = Script([Self.json(400, #"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow down"}"#)])
         let (aws, server) = try client(script)
         defer { server.stop() }
-        #expect(throws: AWSError.self) { try DynamoDBClient(aws: aws).getItem(table: "t", key: ["pk": .s("x")]) }
+        #expect(throws: AWSError.service(ServiceError(
+            service: .dynamodb, operation: "GetItem", status: 400, code: "ProvisionedThroughputExceededException",
+            message: "slow down", requestId: "req-400"))) {
+            try DynamoDBClient(aws: aws).getItem(table: "t", key: ["pk": .s("x")])
+        }
         #expect(script.count == 3)
     }
 
@@ -106,7 +110,13 @@ struct AWSClientTests {
         let script = Script([Self.json(200, "not json")])
         let (aws, server) = try client(script)
         defer { server.stop() }
-        #expect(throws: AWSError.self) { try SQSClient(aws: aws).sendMessage(queueURL: "q", body: "x") }
+        do {
+            try SQSClient(aws: aws).sendMessage(queueURL: "q", body: "x")
+            Issue.record("expected AWS.InvalidResponse")
+        } catch let AWSError.invalidResponse(service, operation, _) {
+            #expect(service == .sqs && operation == "SendMessage")
+        }
+        #expect(script.count == 1)
     }
 }
 

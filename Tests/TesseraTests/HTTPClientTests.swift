@@ -49,6 +49,22 @@ struct HTTPClientTests {
         #expect(post.headers["x-length"] == "0")
     }
 
+    @Test func aBodyWithoutAContentTypeIsNotLabelledAsAForm() throws {
+        let server = try HTTPServer { request in
+            HTTPResponse(status: 200, body: Array((request.headers["content-type"] ?? "none").utf8))
+        }
+        defer { server.stop() }
+        let client = HTTPClient()
+        let url = "http://127.0.0.1:\(server.port)/"
+        for method in ["POST", "PUT"] {
+            let bare = try client.send(HTTPRequest(method: method, url: url, body: Array("a=b".utf8)))
+            #expect(bare.text == "none", "\(method) went out as \(bare.text)")
+        }
+        let typed = try client.send(HTTPRequest(method: "POST", url: url,
+                                                headers: HTTPHeaders([("Content-Type", "application/json")]), body: [1]))
+        #expect(typed.text == "application/json")
+    }
+
     @Test func timeoutNamesTheURL() throws {
         let server = try HTTPServer { _ in
             Thread.sleep(forTimeInterval: 1.5)

@@ -1,0 +1,149 @@
+import Foundation
+import Glibc
+import Testing
+import TesseraLocal
+import TesseraSupport
+
+/// Function binaries as Lambda runs them, on the edges of the Runtime API contract: signals, proxies,
+/// a closed log pipe, error posts, and an AWS endpoint that never answers.
+struct RuntimeProcessTests {
+    /// The variables a piece-storage process needs to start; AWS calls go to `endpoint`.
+    static func pieceStorageEnvironment(api: LocalRuntimeAPI, endpoint: String = "http://127.0.0.1:1") -> [String: String] {
+        ["AWS_LAMBDA_RUNTIME_API": api.endpoint, "PIECES_TABLE": "pieces",
+         "REASSEMBLY_QUEUE_URL": "http://127.0.0.1:1/123456789012/reassembly", "AWS_REGION": "us-east-1",
+         "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_ENDPOINT_URL": endpoint,
+         "AWS_LAMBDA_LOG_FORMAT": "JSON"]
+    }
+
+    static let validPiece = Array(#"{"machine_id":"cam-1","label":"photo","count":1,"data":"/9j/4AAQ"}"#.utf8)
+
+    /// Waits until the function is blocked on its first `/next`.
+    func waitForPoll(_ api: LocalRuntimeAPI) {
+        for _ in 0..<500 where api.timeline.firstNext == nil { usleep(10_000) }
+    }
+
+    @Test func sigtermJustAfterAnEventIsHandedOutStillServesIt() throws {
+        for round in 0..<10 {
+            let api = try LocalRuntimeAPI()
+            defer { api.stop() }
+            let function = try FunctionProcess.start("noop-function", environment: ["AWS_LAMBDA_RUNTIME_API": api.endpoint])
+            defer { function.terminate() }
+            waitForPoll(api)
+            // The signal lands while the event is on its way: in the socket, or being parsed.
+            api.onHandedOut { _ in kill(function.pid, SIGTERM) }
+            let id = api.enqueue(Array("{}".utf8))
+            #expect(api.wait(for: id, timeout: 10) == .response(Array("{}".utf8)),
+                    "round \(round): the handed-out invocation was lost\n\(function.log)")
+            #expect(function.waitForExit(timeout: 10)?.status == 0, "round \(round)\n\(function.log)")
+        }
+    }
+
+    @Test func sigtermWhileIdleEndsAtOnce() throws {
+        let api = try LocalRuntimeAPI()
+        defer { api.stop() }
+        let function = try FunctionProcess.start("noop-function", environment: ["AWS_LAMBDA_RUNTIME_API": api.endpoint])
+        waitForPoll(api)
+        let start = monotonicNanoseconds()
+        kill(function.pid, SIGTERM)
+        #expect(function.waitForExit(timeout: 5)?.status == 0)
+        #expect(monotonicNanoseconds() - start < 1_000_000_000)
+    }
+
+    @Test func proxyVariablesDoNotApplyToTheRuntimeAPI() throws {
+        let api = try LocalRuntimeAPI()
+        defer { api.stop() }
+        var environment = ["AWS_LAMBDA_RUNTIME_API": api.endpoint]
+        for name in ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] {
+            environment[name] = "http://127.0.0.1:1"  // nothing listens there
+        }
+        let function = try FunctionProcess.start("noop-function", environment: environment)
+        defer { function.terminate() }
+        #expect(api.invoke(Array("{}".utf8), timeout: 10) == .response(Array("{}".utf8)), "\(function.log)")
+    }
+
+    @Test func errorPostsUseLambdasErrorMediaType() throws {
+        let api = try LocalRuntimeAPI()
+        defer { api.stop() }
+        let function = try FunctionProcess.start("piece-storage", environment: Self.pieceStorageEnvironment(api: api))
+        defer { function.terminate() }
+        let id = api.enqueue(Array("not json".utf8))
+        guard case let .error(type, _, header)? = api.wait(for: id, timeout: 10) else {
+            Issue.record("expected an error post\n\(function.log)")
+            return
+        }
+        #expect(type == "Tessera.InvalidEvent" && header == "Tessera.InvalidEvent")
+        #expect(api.contentType(of: id) == "application/vnd.aws.lambda.error+json")
+    }
+
+    @Test func aClosedLogPipeDoesNotKillTheFunction() throws {
+        let api = try LocalRuntimeAPI()
+        defer { api.stop() }
+        let process = Process()
+        process.executableURL = FunctionProcess.binDirectory.appendingPathComponent("piece-storage")
+        process.environment = Self.pieceStorageEnvironment(api: api)
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        try process.run()
+        // Nobody reads the log any more: every write now fails with EPIPE (SIGPIPE unless ignored).
+        try pipe.fileHandleForReading.close()
+        defer { if process.isRunning { process.terminate() }; process.waitUntilExit() }
+        for _ in 0..<3 {
+            guard case let .error(type, _, _)? = api.invoke(Array("[]".utf8), timeout: 10) else {
+                Issue.record("no error post: the function died writing its log (status \(process.isRunning ? -1 : process.terminationStatus))")
+                return
+            }
+            #expect(type == "Tessera.InvalidEvent")
+        }
+        #expect(process.isRunning)
+    }
+
+    @Test func aHangingAWSEndpointIsReportedBeforeTheDeadline() throws {
+        let hanging = try HangingListener()
+        defer { hanging.close() }
+        let timeoutMs = 3_000
+        let api = try LocalRuntimeAPI(invocationTimeoutMs: timeoutMs)
+        defer { api.stop() }
+        let function = try FunctionProcess.start(
+            "piece-storage", environment: Self.pieceStorageEnvironment(api: api, endpoint: "http://127.0.0.1:\(hanging.port)"))
+        defer { function.terminate() }
+        waitForPoll(api)
+        let start = UTCTime.nowMilliseconds()
+        let outcome = api.invoke(Self.validPiece, timeout: 10)
+        let elapsed = UTCTime.nowMilliseconds() - start
+        guard case let .error(type, message, _)? = outcome else {
+            Issue.record("expected an error post, got \(String(describing: outcome))\n\(function.log)")
+            return
+        }
+        #expect(type == "AWS.DeadlineExceeded")
+        #expect(message.contains("dynamodb PutItem gave up before the invocation's deadline"), "\(message)")
+        #expect(elapsed < timeoutMs, "the error came \(elapsed) ms after the start, past the \(timeoutMs) ms deadline")
+        #expect(elapsed > timeoutMs - 1_000, "it gave up after \(elapsed) ms, long before it had to")
+        #expect(function.isRunning)
+    }
+}
+
+/// A TCP port that accepts connections (the kernel completes them) and never answers a byte.
+final class HangingListener {
+    let fd: Int32
+    let port: UInt16
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else { throw ServerError.socket("hanging listener: \(errno)") }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        self.fd = fd
+        port = UInt16(bigEndian: address.sin_port)
+    }
+
+    func close() { Glibc.close(fd) }
+}
