@@ -1,0 +1,26 @@
+import Foundation
+import Testing
+import TesseraLocal
+
+/// Each function links only the layers it uses: what the dynamic linker would load, read with ldd.
+struct LayeringTests {
+    func neededLibraries(_ executable: String) throws -> [String] {
+        let binary = FunctionProcess.binDirectory.appendingPathComponent(executable).path
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("ldd-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let ldd = try ChildProcess(["ldd", binary], environment: ["PATH": "/usr/bin:/bin"], logPath: log)
+        #expect(ldd.waitForExit(timeout: 30)?.status == 0)
+        return ldd.log.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    @Test func pieceStorageDoesNotLinkTurboJPEG() throws {
+        let libraries = try neededLibraries("piece-storage")
+        #expect(libraries.contains { $0.hasPrefix("libcurl") }, "ldd printed \(libraries)")
+        #expect(!libraries.contains { $0.contains("turbojpeg") }, "piece-storage links \(libraries)")
+    }
+
+    @Test func theCLIDoesLinkTurboJPEG() throws {
+        // The check above would pass for a binary ldd cannot read: make sure it sees turbojpeg where it is.
+        #expect(try neededLibraries("tessera").contains { $0.contains("libturbojpeg") })
+    }
+}
