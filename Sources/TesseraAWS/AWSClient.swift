@@ -12,9 +12,16 @@ public struct AWSRequest: Sendable {
     public var query: [(name: String, value: String)]
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// Put before the endpoint's host (`bucket.` for virtual-hosted S3).
+    public var hostPrefix: String
+    /// The body's SHA-256 when the caller has it already (S3 uploads send it as their checksum too).
+    public var bodySHA256: [UInt8]?
+    /// The largest response body accepted (`AWSError.responseTooLarge` past it).
+    public var maxResponseBytes: Int?
 
     public init(service: AWSService, operation: String, method: String = "POST", path: String = "/",
-                query: [(name: String, value: String)] = [], headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
+                query: [(name: String, value: String)] = [], headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
+                hostPrefix: String = "", bodySHA256: [UInt8]? = nil, maxResponseBytes: Int? = nil) {
         self.service = service
         self.operation = operation
         self.method = method
@@ -22,6 +29,9 @@ public struct AWSRequest: Sendable {
         self.query = query
         self.headers = headers
         self.body = body
+        self.hostPrefix = hostPrefix
+        self.bodySHA256 = bodySHA256
+        self.maxResponseBytes = maxResponseBytes
     }
 }
 
@@ -56,7 +66,8 @@ public struct AWSClient {
         let endpoint = config.endpoint(for: request.service)
         let signer = SigV4Signer(credentials: config.credentials, region: config.region,
                                  service: request.service.signingName)
-        let payload = SigV4Signer.Payload.of(request.body)
+        let payload = request.bodySHA256.map { SigV4Signer.Payload.hash(hexString($0)) }
+            ?? SigV4Signer.Payload.of(request.body)
         var attempt = 1
         var retryCost: Int?
         while true {
@@ -66,7 +77,8 @@ public struct AWSClient {
                 throw AWSError.deadlineExceeded(service: request.service, operation: request.operation,
                                                 attempts: attempt - 1, lastError: nil)
             }
-            var signable = SignableRequest(method: request.method, scheme: endpoint.scheme, host: endpoint.host,
+            var signable = SignableRequest(method: request.method, scheme: endpoint.scheme,
+                                           host: request.hostPrefix + endpoint.host,
                                            path: endpoint.basePath + request.path, query: request.query,
                                            headers: request.headers)
             signer.signHeaders(&signable, payload: payload, addContentSHA256Header: request.service == .s3)
@@ -77,12 +89,14 @@ public struct AWSClient {
             do {
                 let response = try transport.http.send(HTTPRequest(
                     method: request.method, url: signable.url, headers: signable.headers, body: request.body,
-                    timeoutMs: budget))
+                    timeoutMs: budget, maxResponseBytes: request.maxResponseBytes))
                 if (200..<300).contains(response.status) {
                     transport.quota.release(retryCost)
                     return response
                 }
                 failure = .service(ServiceError.decode(response, service: request.service, operation: request.operation))
+            } catch let HTTPError.responseTooLarge(_, limit) {
+                throw AWSError.responseTooLarge(service: request.service, operation: request.operation, limit: limit)
             } catch let error as HTTPError {
                 failure = .transport(service: request.service, operation: request.operation, error)
             }

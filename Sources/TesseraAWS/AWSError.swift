@@ -9,6 +9,10 @@ public enum AWSError: LambdaReportableError, Equatable {
     case transport(service: AWSService, operation: String, HTTPError)
     /// A 2xx response whose body could not be understood.
     case invalidResponse(service: AWSService, operation: String, reason: String)
+    /// The response body was larger than the caller allowed; reading stopped at the limit.
+    case responseTooLarge(service: AWSService, operation: String, limit: Int)
+    /// The request could not be made as asked (a value the service cannot carry).
+    case invalidRequest(service: AWSService, operation: String, reason: String)
     /// The invocation's deadline left no time for (another) attempt; `lastError` is the last failure.
     indirect case deadlineExceeded(service: AWSService, operation: String, attempts: Int, lastError: AWSError?)
 
@@ -18,6 +22,8 @@ public enum AWSError: LambdaReportableError, Equatable {
         case .transport: "AWS.TransportError"
         case .invalidResponse: "AWS.InvalidResponse"
         case .deadlineExceeded: "AWS.DeadlineExceeded"
+        case .responseTooLarge: "AWS.ResponseTooLarge"
+        case .invalidRequest: "AWS.InvalidRequest"
         }
     }
 
@@ -27,6 +33,9 @@ public enum AWSError: LambdaReportableError, Equatable {
         case let .transport(service, operation, error): "\(service.rawValue) \(operation): \(error)"
         case let .invalidResponse(service, operation, reason):
             "\(service.rawValue) \(operation): unreadable response: \(reason)"
+        case let .responseTooLarge(service, operation, limit):
+            "\(service.rawValue) \(operation): the response is larger than the \(limit) bytes allowed"
+        case let .invalidRequest(service, operation, reason): "\(service.rawValue) \(operation): \(reason)"
         case let .deadlineExceeded(service, operation, attempts, lastError):
             "\(service.rawValue) \(operation) gave up before the invocation's deadline after \(attempts) attempt(s)"
                 + (lastError.map { "; last error: \($0)" } ?? ": no time left for an attempt")

@@ -3,7 +3,7 @@ import TesseraSupport
 
 /// DynamoDB over its JSON 1.0 API, signed and retried by `AWSClient`.
 public struct DynamoDBClient {
-    let aws: AWSClient
+    package let aws: AWSClient
 
     public init(aws: AWSClient) { self.aws = aws }
 

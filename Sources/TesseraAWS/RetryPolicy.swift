@@ -40,7 +40,7 @@ public struct RetryPolicy: Sendable {
                 || Self.transientCodes.contains(failure.code)
         case let .transport(_, _, httpError):
             return httpError.isTransient
-        case .invalidResponse, .deadlineExceeded:
+        case .invalidResponse, .deadlineExceeded, .responseTooLarge, .invalidRequest:
             return false
         }
     }

@@ -3,7 +3,7 @@ import TesseraSupport
 
 /// Amazon SQS over its AWS JSON 1.0 protocol, signed and retried by `AWSClient`.
 public struct SQSClient {
-    let aws: AWSClient
+    package let aws: AWSClient
 
     public init(aws: AWSClient) { self.aws = aws }
 

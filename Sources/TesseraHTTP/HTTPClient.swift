@@ -56,7 +56,9 @@ public final class HTTPClient {
     public func send(_ request: HTTPRequest) throws -> HTTPResponse {
         // Reset clears options but keeps the connection cache, so keep-alive survives.
         curl_easy_reset(handle)
-        let sink = ResponseSink(onResponseStart: request.onResponseStart)
+        // A HEAD response announces the length of a body it does not send.
+        let sink = ResponseSink(onResponseStart: request.onResponseStart,
+                                maxBody: request.method == "HEAD" ? nil : request.maxResponseBytes)
         let timeout = request.timeoutMs ?? options.timeoutMs
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
         defer { curl_slist_free_all(headerList) }
@@ -108,6 +110,9 @@ public final class HTTPClient {
             errorBuffer[0] = 0
             return curl_easy_perform(handle)
         }
+        if sink.overflowed, let limit = request.maxResponseBytes {
+            throw HTTPError.responseTooLarge(url: request.url, limit: limit)
+        }
         guard code == CURLE_OK else { throw error(for: code, url: request.url, timeoutMs: timeout) }
         var status = 0
         _ = tessera_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
@@ -140,8 +145,17 @@ private final class ResponseSink {
     var headers = HTTPHeaders()
     var body: [UInt8] = []
     var onResponseStart: (@Sendable () -> Void)?
+    let maxBody: Int
+    /// The status of the response being read; the cap applies only to a success's body, so an error
+    /// document is always read whole.
+    var status = 0
+    /// Set when the body (or its announced length) went past `maxBody` and the transfer was stopped.
+    var overflowed = false
 
-    init(onResponseStart: (@Sendable () -> Void)?) { self.onResponseStart = onResponseStart }
+    init(onResponseStart: (@Sendable () -> Void)?, maxBody: Int?) {
+        self.onResponseStart = onResponseStart
+        self.maxBody = maxBody ?? .max
+    }
 }
 
 private let maxPreallocation = 64 << 20
@@ -151,6 +165,10 @@ private func responseBodyCallback(_ data: UnsafeMutablePointer<CChar>?, _ size: 
     guard let data, let context else { return 0 }
     let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
     let bytes = UnsafeRawBufferPointer(start: data, count: size * count)
+    guard sink.body.count + bytes.count <= sink.maxBody || !(200..<300).contains(sink.status) else {
+        sink.overflowed = true
+        return 0  // anything but the count given stops the transfer
+    }
     sink.body.append(contentsOf: bytes)
     return size * count
 }
@@ -166,6 +184,10 @@ private func responseHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size
             start()
         }
         sink.headers = HTTPHeaders()
+        // "HTTP/1.1 200 OK": the three digits after the first space.
+        if let space = line.firstIndex(of: UInt8(ascii: " ")), space + 3 < line.count {
+            sink.status = line[(space + 1)...(space + 3)].reduce(0) { $0 * 10 + Int($1) - 48 }
+        }
         return line.count
     }
     guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return line.count }
@@ -173,6 +195,10 @@ private func responseHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size
     let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingHTTPWhitespace()
     sink.headers.add(name, value)
     if name.caseInsensitiveEquals("content-length"), let length = Int(value), length > 0 {
+        guard length <= sink.maxBody || !(200..<300).contains(sink.status) else {
+            sink.overflowed = true
+            return 0
+        }
         sink.body.reserveCapacity(min(length, maxPreallocation))
     }
     return line.count

@@ -10,6 +10,8 @@ public enum HTTPError: Error, Equatable, CustomStringConvertible {
     case timedOut(url: String, afterMs: Int)
     /// The connection broke while sending or receiving.
     case connectionLost(url: String, reason: String)
+    /// The response body is larger than the request allowed; reading stopped there.
+    case responseTooLarge(url: String, limit: Int)
 
     public var description: String {
         switch self {
@@ -17,12 +19,15 @@ public enum HTTPError: Error, Equatable, CustomStringConvertible {
         case let .couldNotConnect(url, reason): "could not connect to \(url): \(reason)"
         case let .timedOut(url, ms): "request to \(url) timed out after \(ms) ms"
         case let .connectionLost(url, reason): "connection to \(url) lost: \(reason)"
+        case let .responseTooLarge(url, limit): "response from \(url) is larger than the \(limit) bytes allowed"
         }
     }
 
     /// Whether trying again may succeed (the AWS SDKs retry these as transient).
     public var isTransient: Bool {
-        if case .invalidRequest = self { return false }
-        return true
+        switch self {
+        case .invalidRequest, .responseTooLarge: false
+        default: true
+        }
     }
 }

@@ -11,15 +11,19 @@ public struct HTTPRequest: Sendable {
     public var timeoutMs: Int?
     /// Called once, on this thread, when the response's status line arrives (before its headers and body).
     public var onResponseStart: (@Sendable () -> Void)?
+    /// The largest response body accepted: reading stops past it and the request fails with
+    /// `HTTPError.responseTooLarge`, so a huge object cannot exhaust memory.
+    public var maxResponseBytes: Int?
 
     public init(method: String, url: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
-                timeoutMs: Int? = nil, onResponseStart: (@Sendable () -> Void)? = nil) {
+                timeoutMs: Int? = nil, maxResponseBytes: Int? = nil, onResponseStart: (@Sendable () -> Void)? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeoutMs = timeoutMs
         self.onResponseStart = onResponseStart
+        self.maxResponseBytes = maxResponseBytes
     }
 }
 

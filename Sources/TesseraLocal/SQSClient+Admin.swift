@@ -38,4 +38,15 @@ extension SQSClient {
         struct Input: Encodable { let QueueUrl: String, ReceiptHandle: String }
         _ = try call("DeleteMessage", Input(QueueUrl: queueURL, ReceiptHandle: receiptHandle), EmptyOutput.self)
     }
+
+    /// The queue's ARN (what S3 notifications and SNS subscriptions name).
+    public func queueARN(queueURL: String) throws -> String {
+        struct Input: Encodable { let QueueUrl: String, AttributeNames: [String] }
+        struct Output: Decodable { let Attributes: [String: String]? }
+        let output = try call("GetQueueAttributes", Input(QueueUrl: queueURL, AttributeNames: ["QueueArn"]), Output.self)
+        guard let arn = output.Attributes?["QueueArn"] else {
+            throw AWSError.invalidResponse(service: .sqs, operation: "GetQueueAttributes", reason: "no QueueArn")
+        }
+        return arn
+    }
 }

@@ -65,6 +65,22 @@ struct HTTPClientTests {
         #expect(typed.text == "application/json")
     }
 
+    @Test func aSuccessBodyOverTheCapStopsTheTransferButAnErrorDocumentIsReadWhole() throws {
+        let server = try HTTPServer { request in
+            HTTPResponse(status: request.path == "/error" ? 404 : 200, body: [UInt8](repeating: 7, count: 100_000))
+        }
+        defer { server.stop() }
+        let client = HTTPClient()
+        let url = "http://127.0.0.1:\(server.port)/big"
+        #expect(throws: HTTPError.responseTooLarge(url: url, limit: 99_999)) {
+            try client.send(HTTPRequest(method: "GET", url: url, maxResponseBytes: 99_999))
+        }
+        #expect(try client.send(HTTPRequest(method: "GET", url: url, maxResponseBytes: 100_000)).body.count == 100_000)
+        let error = try client.send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/error",
+                                                maxResponseBytes: 10))
+        #expect(error.status == 404 && error.body.count == 100_000)
+    }
+
     @Test func timeoutNamesTheURL() throws {
         let server = try HTTPServer { _ in
             Thread.sleep(forTimeInterval: 1.5)
