@@ -1,0 +1,124 @@
+import TesseraAWS
+import TesseraEvents
+import TesseraSupport
+
+/// Joins a device's pieces into the original JPEG in S3, then removes them (DESIGN.md "picture-processor").
+///
+/// The pieces come from one consistent, paginated Query in piece order, so they are appended as they
+/// arrive and no page outlives its turn. The original is written (with its SHA-256 as S3's checksum
+/// and in its metadata) before any piece is deleted; a request for a picture already in S3 with the
+/// same checksum only finishes the clean-up, so redeliveries and crashes at any step are harmless.
+public struct Reassembler {
+    /// What a reassembly came to.
+    public enum Outcome: Sendable, Equatable {
+        /// The original is in S3 now (or already was) and the pieces are gone.
+        case stored(key: String, bytes: Int, sha256: String, alreadyThere: Bool)
+        /// Pieces are missing (numbers 1-based); the request may succeed later.
+        case incomplete(total: Int, missing: [Int])
+        /// Every piece is there but the joined bytes do not have the device's SHA-256.
+        case checksumMismatch(expected: String, actual: String)
+        /// Every piece is there but the result is not a whole JPEG.
+        case notJPEG(reason: String)
+        /// The joined picture is larger than the function can take.
+        case tooLarge(bytes: Int, limit: Int)
+    }
+
+    public let piecesTable: String
+    public let originalsBucket: String
+    let db: DynamoDBClient
+    let s3: S3Client
+
+    public init(piecesTable: String, originalsBucket: String, db: DynamoDBClient, s3: S3Client) {
+        self.piecesTable = piecesTable
+        self.originalsBucket = originalsBucket
+        self.db = db
+        self.s3 = s3
+    }
+
+    public func reassemble(_ request: ReassemblyRequest, maxBytes: Int) throws -> Outcome {
+        let picture = PictureKey(collection: request.machineId, name: request.label)
+        let pictureId = PieceStore.pictureId(machineId: request.machineId, label: request.label)
+        var total = request.pieces
+        var expected = 1
+        var missing: [Int] = []
+        var present: [Int] = []
+        var joined: [UInt8] = []
+        var size = 0
+        var startKey: Item?
+        repeat {
+            let page = try db.query(table: piecesTable, keyCondition: .init(
+                "#id = :id", names: ["#id": "pictureId"], values: [":id": .s(pictureId)]),
+                startKey: startKey, consistentRead: true)
+            for item in page.items {
+                guard let number = item["piece"]?.int else { continue }
+                present.append(number)
+                if number == 0 {
+                    // The END record is the authority on the total.
+                    total = item["total"]?.int ?? total
+                    continue
+                }
+                guard number <= total, number >= expected, let data = item["data"]?.bytes else { continue }
+                if number > expected { missing.append(contentsOf: expected..<number) }
+                expected = number + 1
+                size += data.count
+                guard missing.isEmpty, size <= maxBytes else { continue }
+                if joined.isEmpty { joined.reserveCapacity(min(maxBytes, data.count * total)) }
+                joined.append(contentsOf: data)
+            }
+            startKey = page.lastEvaluatedKey
+        } while startKey != nil
+        if expected <= total { missing.append(contentsOf: expected...total) }
+
+        if !missing.isEmpty {
+            // A crash after the original was written but during the clean-up leaves pieces behind.
+            if let done = try alreadyStored(picture, request) {
+                try deletePieces(pictureId, present)
+                return done
+            }
+            return .incomplete(total: total, missing: missing)
+        }
+        guard size <= maxBytes else { return .tooLarge(bytes: size, limit: maxBytes) }
+        let digest = hexString(SHA256.hash(joined))
+        if let expected = request.sha256, expected != digest {
+            return .checksumMismatch(expected: expected, actual: digest)
+        }
+        if let reason = Self.notWholeJPEG(joined) { return .notJPEG(reason: reason) }
+
+        let head = try s3.headObject(bucket: originalsBucket, key: picture.key)
+        let alreadyThere = head?.metadata["sha256"] == digest
+        if !alreadyThere {
+            try s3.putObject(bucket: originalsBucket, key: picture.key, body: joined, contentType: "image/jpeg",
+                             metadata: ["sha256": digest, "source": "iot", "pieces": String(total)])
+        }
+        try deletePieces(pictureId, present)
+        return .stored(key: picture.key, bytes: joined.count, sha256: digest, alreadyThere: alreadyThere)
+    }
+
+    /// The outcome of an earlier run that stored the original, if the original in S3 is that picture.
+    private func alreadyStored(_ picture: PictureKey, _ request: ReassemblyRequest) throws -> Outcome? {
+        guard let head = try s3.headObject(bucket: originalsBucket, key: picture.key),
+              head.metadata["source"] == "iot", let sha = head.metadata["sha256"],
+              request.sha256 == nil || request.sha256 == sha,
+              head.metadata["pieces"] == String(request.pieces) else { return nil }
+        return .stored(key: picture.key, bytes: head.size, sha256: sha, alreadyThere: true)
+    }
+
+    /// Deletes the pieces, END (piece 0) last, so an interrupted clean-up still shows what it was.
+    private func deletePieces(_ pictureId: String, _ numbers: [Int]) throws {
+        let ordered = numbers.filter { $0 != 0 }.sorted() + (numbers.contains(0) ? [0] : [])
+        try db.batchWrite(table: piecesTable, requests: ordered.map {
+            .delete(key: ["pictureId": .s(pictureId), "piece": .number($0)])
+        })
+    }
+
+    /// Why the bytes are not a whole JPEG (start and end markers), or nil when they are.
+    static func notWholeJPEG(_ bytes: [UInt8]) -> String? {
+        guard bytes.count >= 4, bytes[0] == 0xFF, bytes[1] == 0xD8, bytes[2] == 0xFF else {
+            return "the joined pieces do not start with a JPEG start-of-image marker"
+        }
+        guard bytes[bytes.count - 2] == 0xFF, bytes[bytes.count - 1] == 0xD9 else {
+            return "the joined pieces do not end with a JPEG end-of-image marker"
+        }
+        return nil
+    }
+}
