@@ -45,29 +45,3 @@ public struct PictureKey: Sendable, Equatable, Hashable, CustomStringConvertible
 
     public var description: String { "\(collection)/\(name)" }
 }
-
-/// An S3 event's object key as S3 sends it (form-encoded: `+` for space, `%XX` for the rest),
-/// decoded once; nil when an escape is malformed, since guessing would name another object.
-public func decodeEventKey(_ encoded: String) -> String? {
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(encoded.utf8.count)
-    var iterator = encoded.utf8.makeIterator()
-    func hex(_ c: UInt8?) -> UInt8? {
-        switch c {
-        case let c? where c >= 48 && c <= 57: c - 48
-        case let c? where c >= 65 && c <= 70: c - 55
-        case let c? where c >= 97 && c <= 102: c - 87
-        default: nil
-        }
-    }
-    while let byte = iterator.next() {
-        switch byte {
-        case UInt8(ascii: "+"): bytes.append(UInt8(ascii: " "))
-        case UInt8(ascii: "%"):
-            guard let high = hex(iterator.next()), let low = hex(iterator.next()) else { return nil }
-            bytes.append(high << 4 | low)
-        default: bytes.append(byte)
-        }
-    }
-    return String(validating: bytes, as: UTF8.self)
-}

@@ -1,4 +1,5 @@
 import Testing
+import TesseraEvents
 @testable import TesseraPictures
 
 /// Keys, versions and piece ranges: the pure rules of DESIGN.md "Pictures and keys" and "Notifications".
@@ -27,12 +28,12 @@ struct PictureKeyTests {
     }
 
     @Test func eventKeysAreDecodedOnceExactly() {
-        #expect(decodeEventKey("my+photos/summer+2026.jpg") == "my photos/summer 2026.jpg")
-        #expect(decodeEventKey("a%2Bb.jpg") == "a+b.jpg")
-        #expect(decodeEventKey("100%2525.jpg") == "100%25.jpg")
-        #expect(decodeEventKey("cam-1%2Fphoto.jpg") == "cam-1/photo.jpg")
-        #expect(decodeEventKey("caf%C3%A9.jpg") == "caf\u{E9}.jpg")
-        for malformed in ["100%.jpg", "%zz", "a%2", "%C3.jpg"] { #expect(decodeEventKey(malformed) == nil, "\(malformed)") }
+        #expect(S3EventKey.decode("my+photos/summer+2026.jpg") == "my photos/summer 2026.jpg")
+        #expect(S3EventKey.decode("a%2Bb.jpg") == "a+b.jpg")
+        #expect(S3EventKey.decode("100%2525.jpg") == "100%25.jpg")
+        #expect(S3EventKey.decode("cam-1%2Fphoto.jpg") == "cam-1/photo.jpg")
+        #expect(S3EventKey.decode("caf%C3%A9.jpg") == "caf\u{E9}.jpg")
+        for malformed in ["100%.jpg", "%zz", "a%2", "%C3.jpg"] { #expect(S3EventKey.decode(malformed) == nil, "\(malformed)") }
     }
 
     @Test func missingPiecesAsRanges() {

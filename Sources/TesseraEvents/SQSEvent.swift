@@ -1,0 +1,71 @@
+/// A batch of SQS messages as Lambda's event source mapping delivers it.
+public struct SQSEvent: Sendable, Equatable {
+    public struct Record: Sendable, Equatable {
+        public let messageId: String
+        public let body: String
+        /// How many times the message has been received, this time included (1 the first time).
+        public let receiveCount: Int
+        public let eventSourceARN: String?
+    }
+
+    public let records: [Record]
+
+    static func parse(_ object: EventObject) throws -> SQSEvent {
+        SQSEvent(records: try object.array("Records").map { element in
+            let record = try EventObject(element.value, path: element.path)
+            let attributes = try record.optionalObject("attributes")
+            let count = try attributes?.optionalString("ApproximateReceiveCount")
+            guard let receiveCount = count.map({ Int($0) }) ?? 1, receiveCount >= 1 else {
+                throw EventError.invalidField(record.at("attributes.ApproximateReceiveCount"),
+                                              problem: "must be a whole number of 1 or more in a string, got \"\(count ?? "")\"")
+            }
+            return Record(messageId: try record.string("messageId"), body: try record.string("body"),
+                          receiveCount: receiveCount, eventSourceARN: try record.optionalString("eventSourceARN"))
+        })
+    }
+}
+
+/// The JSON envelope SNS wraps a message in when it delivers to SQS (without raw message delivery).
+public struct SNSEnvelope: Sendable, Equatable {
+    public let messageId: String
+    public let topicARN: String
+    public let message: String
+
+    static func parse(_ object: EventObject) throws -> SNSEnvelope {
+        let type = try object.string("Type")
+        guard type == "Notification" else {
+            throw EventError.invalidField(object.at("Type"), problem: "must be \"Notification\", got \"\(type.prefix(40))\"")
+        }
+        return SNSEnvelope(messageId: try object.string("MessageId"), topicARN: try object.string("TopicArn"),
+                           message: try object.string("Message"))
+    }
+}
+
+extension ReassemblyRequest {
+    /// Parses the body piece storage sends, strictly: identifiers in the safe set, a positive total,
+    /// and a SHA-256 of 64 hex digits when present.
+    static func parse(_ object: EventObject) throws -> ReassemblyRequest {
+        let machineId = try object.string("machine_id"), label = try object.string("label")
+        for (field, value) in [("machine_id", machineId), ("label", label)] {
+            guard (1...128).contains(value.utf8.count), !value.hasPrefix("."),
+                  value.utf8.allSatisfy({ PercentEncodingSafe.isIdentifierByte($0) }) else {
+                throw EventError.invalidField(object.at(field), problem: "\(IoTPieceMessage.identifierRule), got \"\(value.prefix(140))\"")
+            }
+        }
+        let pieces = try object.integer("pieces")
+        guard pieces >= 1 else { throw EventError.invalidField(object.at("pieces"), problem: "must be 1 or more, got \(pieces)") }
+        let sha = try object.optionalString("sha256")
+        if let sha, sha.utf8.count != 64 || !sha.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) {
+            throw EventError.invalidField(object.at("sha256"), problem: "must be 64 lower-case hexadecimal digits")
+        }
+        return ReassemblyRequest(machineId: machineId, label: label, pieces: pieces, sha256: sha)
+    }
+}
+
+/// The identifier alphabet (`A-Z a-z 0-9 . _ -`).
+enum PercentEncodingSafe {
+    static func isIdentifierByte(_ c: UInt8) -> Bool {
+        (48...57).contains(c) || (65...90).contains(c) || (97...122).contains(c)
+            || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
+    }
+}
