@@ -1,4 +1,3 @@
-import FoundationEssentials
 import TesseraSupport
 
 extension IoTPieceMessage {
@@ -21,7 +20,7 @@ extension IoTPieceMessage {
         switch self {
         case let .piece(machineId, label, index, data):
             return "{\"machine_id\":\(jsonQuoted(machineId)),\"label\":\(jsonQuoted(label)),\"count\":\(index),"
-                + "\"data\":\"\(Data(data).base64EncodedString())\"}"
+                + "\"data\":\"\(StrictBase64.encode(data))\"}"
         case let .end(machineId, label, total, sha256, contentType):
             var text = "{\"machine_id\":\(jsonQuoted(machineId)),\"label\":\(jsonQuoted(label)),\"count\":\(total),"
                 + "\"data\":\"END\""

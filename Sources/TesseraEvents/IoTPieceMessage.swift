@@ -1,4 +1,3 @@
-import FoundationEssentials
 import TesseraSupport
 
 /// One MQTT message of a device sending a picture in pieces (DESIGN.md, "IoT piece message").
@@ -23,6 +22,19 @@ public enum IoTPieceMessage: Sendable, Equatable {
     /// not starting with `.`.
     public static let identifierRule = "must be 1 to 128 characters of A-Z a-z 0-9 . _ - and not start with '.'"
 
+    /// The largest MQTT payload AWS IoT Core carries: 128 KB. An event larger than this cannot have come
+    /// from a device through the topic rule; it is refused before it is parsed.
+    public static let maxEventBytes = 131_072
+
+    /// The JSON around a piece's base64 at its largest, with no whitespace: both identifiers at 128
+    /// characters and a 6-digit `count` (`MAX_PIECES` stops at 100000):
+    /// `{"machine_id":"<128>","label":"<128>","count":100000,"data":"<base64>"}`.
+    public static let maxEnvelopeBytes = 309
+
+    /// The largest decoded piece that fits one IoT Core message whatever the identifiers: the base64
+    /// (4 characters for every 3 bytes) plus `maxEnvelopeBytes` stays within `maxEventBytes`. 98070.
+    public static let maxPieceBytesCeiling = (maxEventBytes - maxEnvelopeBytes) / 4 * 3
+
     public var machineId: String {
         switch self { case let .piece(id, _, _, _), let .end(id, _, _, _, _): id }
     }
@@ -31,8 +43,13 @@ public enum IoTPieceMessage: Sendable, Equatable {
         switch self { case let .piece(_, label, _, _), let .end(_, label, _, _, _): label }
     }
 
-    /// Parses and checks a message; every problem is an `EventError` naming the field.
+    /// Parses and checks a message; every problem is an `EventError` naming the field (or, for the
+    /// event as a whole, its size, encoding or syntax) and the rule.
     public static func parse(_ event: [UInt8], limits: Limits) throws -> IoTPieceMessage {
+        guard event.count <= maxEventBytes else {
+            throw EventError.tooLarge(bytes: event.count, limit: maxEventBytes,
+                                      rule: "128 KB, the most an AWS IoT Core message carries")
+        }
         let fields = try EventFields(JSONValue.parse(event))
         let machineId = try identifier(fields, "machine_id")
         let label = try identifier(fields, "label")
@@ -57,23 +74,29 @@ public enum IoTPieceMessage: Sendable, Equatable {
         return value
     }
 
+    /// The base64 rule, as error messages state it.
+    public static let base64Rule = "must be canonical standard base64 (A-Z a-z 0-9 + /, length a multiple of 4, "
+        + "'=' only as the last one or two characters, unused bits zero, no whitespace) or \"END\""
+
     static func decodePiece(_ text: String, _ limits: Limits) throws -> [UInt8] {
         // Refuse by size before decoding, so a hostile message costs no allocation.
-        let decodedUpperBound = text.utf8.count / 4 * 3
-        guard decodedUpperBound <= limits.maxPieceBytes + 2 else {
+        let length = text.utf8.count
+        guard length <= StrictBase64.encodedLength(ofDecoded: limits.maxPieceBytes) else {
             throw EventError.invalidField("data", problem:
-                "decodes to more than MAX_PIECE_BYTES (\(limits.maxPieceBytes) bytes): \(text.utf8.count) base64 characters")
+                "decodes to more than MAX_PIECE_BYTES (\(limits.maxPieceBytes) bytes): \(length) base64 characters")
         }
-        guard let data = Data(base64Encoded: text) else {
-            throw EventError.invalidField("data", problem:
-                "must be standard base64 (A-Z a-z 0-9 + /, padded with =) or \"END\"")
+        guard length > 0 else { throw EventError.invalidField("data", problem: "decodes to 0 bytes; a piece holds at least 1 byte") }
+        let data: [UInt8]
+        do {
+            data = try StrictBase64.decode(text.utf8)
+        } catch {
+            throw EventError.invalidField("data", problem: "\(base64Rule): \(error)")
         }
-        guard !data.isEmpty else { throw EventError.invalidField("data", problem: "decodes to 0 bytes") }
         guard data.count <= limits.maxPieceBytes else {
             throw EventError.invalidField("data", problem:
                 "decodes to \(data.count) bytes, more than MAX_PIECE_BYTES (\(limits.maxPieceBytes))")
         }
-        return [UInt8](data)
+        return data
     }
 
     static func checksum(_ fields: EventFields) throws -> String? {

@@ -1,7 +1,9 @@
-import FoundationEssentials
 import TesseraSupport
 
 /// Any JSON document, so events can be checked field by field with messages that name the field.
+///
+/// `parse` reads events with the strict reader; the `Decodable` conformance serves values nested in
+/// other decoded types.
 public enum JSONValue: Sendable, Equatable, Decodable {
     case null
     case bool(Bool)
@@ -22,16 +24,10 @@ public enum JSONValue: Sendable, Equatable, Decodable {
         else { self = .object(try c.decode([String: JSONValue].self)) }
     }
 
-    /// Parses an event body; the error says why it is not JSON.
+    /// Parses an event body strictly (`StrictJSON`): UTF-8 only, no duplicate keys at any depth; the
+    /// error (`EventError`) says what is wrong and at which byte.
     public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
-        guard !bytes.isEmpty else { throw EventError.notJSON("the event is empty") }
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        } catch let DecodingError.dataCorrupted(context) {
-            throw EventError.notJSON(context.underlyingError.map { "\($0)" } ?? context.debugDescription)
-        } catch {
-            throw EventError.notJSON("\(error)")
-        }
+        try StrictJSON.parse(bytes)
     }
 
     /// The JSON type's name, for error messages.

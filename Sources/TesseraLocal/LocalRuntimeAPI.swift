@@ -61,10 +61,13 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
         self.functionARN = functionARN
         self.maxResponseBytes = maxResponseBytes
         self.invocationTimeoutMs = invocationTimeoutMs
-        server = try HTTPServer(port: port, written: { [unowned self] _, response in
-            guard let id = response.headers["Lambda-Runtime-Aws-Request-Id"] else { return }
+        // Weak: a connection thread may still finish a request after the owner let the API go.
+        server = try HTTPServer(port: port, written: { [weak self] _, response in
+            guard let self, let id = response.headers["Lambda-Runtime-Aws-Request-Id"] else { return }
             condition.withLock { handedOut }?(id)
-        }) { [unowned self] request in route(request) }
+        }) { [weak self] request in
+            self?.route(request) ?? HTTPResponse(status: 503, body: Array("{\"errorMessage\":\"stopped\"}".utf8))
+        }
     }
 
     /// Calls `hook` with each request id right after its event went out on the socket.

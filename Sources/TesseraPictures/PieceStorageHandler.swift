@@ -32,18 +32,48 @@ public final class PieceStorageHandler: LambdaHandler {
         case let .end(machineId, label, total, sha256, contentType):
             let record = try store.storeEnd(pictureId: pictureId, total: total, sha256: sha256,
                                             contentType: contentType, expiresAt: expiresAt)
-            guard !record.reassemblyRequested else {
-                context.logger.info("END of \(pictureId) again: reassembly was already requested")
-                return result(pictureId, piece: 0, status: "duplicate")
-            }
-            // Sent before it is marked: a crash in between sends it again, never not at all.
             let request = ReassemblyRequest(machineId: machineId, label: label, pieces: total, sha256: sha256)
             let body = String(decoding: try JSONEncoder().encode(request), as: UTF8.self)
-            try sqs.sendMessage(queueURL: config.reassemblyQueueURL, body: body)
-            try store.markReassemblyRequested(pictureId: pictureId)
-            context.logger.info("END of \(pictureId): \(total) pieces, reassembly requested")
-            return result(pictureId, piece: 0, status: "reassembly-requested")
+            // One delivery claims the send (see ReassemblyClaimPolicy); the others wait for its mark.
+            var policy = config.reassemblyClaim
+            if context.deadlineMilliseconds > 0 {
+                // Leave time to report the outcome before the invocation's deadline.
+                policy.waitMilliseconds = max(0, min(policy.waitMilliseconds, context.remainingMilliseconds - 2_000))
+            }
+            let outcome = try store.requestReassembly(pictureId: pictureId, end: record,
+                                                      token: Self.claimToken(context), policy: policy) { sendBy in
+                // The send gives up before the claim's lease ends, so a live holder never sends after
+                // another delivery could have taken the claim over.
+                let sender = context.deadlineMilliseconds > 0 && context.deadlineMilliseconds <= sendBy ? sqs
+                    : SQSClient(aws: self.aws.scoped(CallScope(
+                        deadlineMilliseconds: context.deadlineMilliseconds > 0
+                            ? min(context.deadlineMilliseconds, sendBy) : sendBy,
+                        traceId: context.traceId)))
+                try sender.sendMessage(queueURL: config.reassemblyQueueURL, body: body)
+            }
+            switch outcome {
+            case let .sent(markProblem):
+                if let markProblem {
+                    context.logger.warn("END of \(pictureId): reassembly requested, not marked: \(markProblem)")
+                } else {
+                    context.logger.info("END of \(pictureId): \(total) pieces, reassembly requested")
+                }
+                return result(pictureId, piece: 0, status: "reassembly-requested")
+            case .alreadyRequested:
+                context.logger.info("END of \(pictureId) again: reassembly was already requested")
+                return result(pictureId, piece: 0, status: "duplicate")
+            case .endRecordGone:
+                context.logger.info("END of \(pictureId) again: its pieces are already reassembled and gone")
+                return result(pictureId, piece: 0, status: "duplicate")
+            }
         }
+    }
+
+    /// Unique to one invocation (Lambda keeps the request id across retries of an event, so add randomness).
+    static func claimToken(_ context: LambdaContext) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<2).flatMap { _ in withUnsafeBytes(of: generator.next() as UInt64) { Array($0) } }
+        return "\(context.requestId)/\(hexString(random))"
     }
 
     private func result(_ pictureId: String, piece: Int, status: String) -> [UInt8] {

@@ -116,7 +116,7 @@ struct RuntimeProcessTests {
             return
         }
         #expect(type == "AWS.DeadlineExceeded")
-        #expect(message.contains("dynamodb PutItem gave up before the invocation's deadline"), "\(message)")
+        #expect(message.contains("dynamodb GetItem gave up before the invocation's deadline"), "\(message)")
         #expect(elapsed < timeoutMs, "the error came \(elapsed) ms after the start, past the \(timeoutMs) ms deadline")
         #expect(elapsed > timeoutMs - 1_000, "it gave up after \(elapsed) ms, long before it had to")
         #expect(function.isRunning)
