@@ -13,6 +13,11 @@ public enum ImagingError: LambdaReportableError, Equatable {
     case inputTooLarge(bytes: Int, limit: Int)
     /// Decoding would need more memory than allowed, known from the header.
     case tooMuchMemory(needed: Int, limit: Int, reason: String)
+    /// More scans than `maxScans`: libjpeg decodes each over the whole picture.
+    case tooManyScans(limit: Int)
+    /// A rendition that takes the renditions of one call (`total` pixels, itself included) over
+    /// `maxOutputPixels`, refused before any pixel exists.
+    case outputTooLarge(spec: String, width: Int, height: Int, total: Int, limit: Int)
     case invalidSpec(String, reason: String)
     /// The decoder or encoder failed; the library's message.
     case codec(String)
@@ -26,6 +31,8 @@ public enum ImagingError: LambdaReportableError, Equatable {
         case .tooManyPixels: "Imaging.TooManyPixels"
         case .inputTooLarge: "Imaging.InputTooLarge"
         case .tooMuchMemory: "Imaging.TooMuchMemory"
+        case .tooManyScans: "Imaging.TooManyScans"
+        case .outputTooLarge: "Imaging.OutputTooLarge"
         case .invalidSpec: "Imaging.InvalidSpec"
         case .codec: "Imaging.CodecError"
         }
@@ -38,12 +45,28 @@ public enum ImagingError: LambdaReportableError, Equatable {
         case let .truncated(reason): "truncated JPEG: \(reason)"
         case let .corrupt(reason): "corrupt JPEG: \(reason)"
         case let .tooManyPixels(width, height, limit):
-            "picture of \(width)x\(height) (\(width * height) pixels) is over the limit of \(limit) pixels"
-        case let .inputTooLarge(bytes, limit): "input of \(bytes) bytes is over the limit of \(limit) bytes"
+            "picture of \(width)x\(height) (\(width * height) pixels) is over the limit of \(limit) pixels (maxPixels)"
+        case let .inputTooLarge(bytes, limit):
+            "input of \(bytes) bytes is over the limit of \(limit) bytes (maxInputBytes); a function with more "
+                + "memory takes larger files (ImageLimits.forMemory, tessera resize --memory)"
         case let .tooMuchMemory(needed, limit, reason):
-            "decoding needs \(needed >> 20) MiB, over the limit of \(limit >> 20) MiB: \(reason)"
+            "decoding needs \(mebibytes(needed)), over the limit of \(mebibytes(limit)): \(reason); "
+                + "a function with more memory can take it (ImageLimits.forMemory, tessera resize --memory)"
+        case let .tooManyScans(limit):
+            "JPEG of more than \(limit) scans (maxScans): each scan is decoded over the whole picture, "
+                + "so this many cost seconds of CPU; re-encode it with a usual scan script (10 scans or fewer)"
+        case let .outputTooLarge(spec, width, height, total, limit):
+            "rendition \"\(spec)\" would be \(width)x\(height) (\(width * height) pixels"
+                + (total > width * height ? ", \(total) with the renditions before it in the same call" : "")
+                + "), over the limit of \(limit) pixels (maxOutputPixels); ask for a smaller size"
         case let .invalidSpec(spec, reason): "invalid rendition \"\(spec)\": \(reason)"
         case let .codec(message): "JPEG codec error: \(message)"
         }
     }
+}
+
+/// Bytes as MiB for messages, with a decimal below 10 MiB so small budgets do not read as 0.
+func mebibytes(_ bytes: Int) -> String {
+    let value = Double(bytes) / Double(1 << 20)
+    return value >= 10 ? "\(Int(value.rounded())) MiB" : "\((value * 10).rounded() / 10) MiB"
 }

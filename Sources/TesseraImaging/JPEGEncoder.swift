@@ -1,4 +1,5 @@
 import CTurboJPEG
+import Glibc
 import TesseraSupport
 
 /// Chroma subsampling of encoded colour renditions.
@@ -25,47 +26,49 @@ public final class JPEGEncoder {
 
     deinit { tjDestroy(handle) }
 
-    /// A baseline JPEG of `image`; gray stays gray. `icc` goes in APP2 chunks, `exif` as given (APP1).
+    /// A baseline JPEG of `image`; gray stays gray. `icc` goes in APP2 chunks (not at all when over 255
+    /// chunks), `exif` as given (APP1).
+    ///
+    /// TurboJPEG writes straight into the returned array, which is reserved at TurboJPEG's own worst
+    /// case (`TJFLAG_NOREALLOC`): only the pages written become resident, and there is no growing
+    /// buffer nor copy, which held up to 3x the JPEG at once (a quality-100 4:4:4 JPEG of noise is
+    /// 4.1 bytes a pixel).
     public func encode(_ image: PixelBuffer, quality: Int, subsampling: ChromaSubsampling,
                        icc: [UInt8]? = nil, exif: [UInt8]? = nil) throws -> [UInt8] {
         let gray = image.channels == 1
         precondition(gray || image.channels == 3, "encode takes gray or RGB pixels")
-        var output: UnsafeMutablePointer<UInt8>?
-        var size: UInt = 0
-        let status = image.pixels.withUnsafeBufferPointer { pixels in
-            tjCompress2(handle, UnsafeMutablePointer(mutating: pixels.baseAddress!), Int32(image.width), 0,
-                        Int32(image.height), Int32(gray ? TJPF_GRAY.rawValue : TJPF_RGB.rawValue), &output, &size,
-                        gray ? Int32(TJSAMP_GRAY.rawValue) : subsampling.turboJPEG, Int32(min(100, max(1, quality))), 0)
+        let metadata = (exif ?? []) + (icc.map(ICCProfile.segments) ?? [])
+        let bound = Self.worstCaseSize(width: image.width, height: image.height)
+        var status: Int32 = -1
+        let result = [UInt8](unsafeUninitializedCapacity: metadata.count + bound) { buffer, count in
+            count = 0
+            let start = buffer.baseAddress! + metadata.count
+            var output: UnsafeMutablePointer<UInt8>? = start
+            var size = UInt(bound)
+            status = image.pixels.withUnsafeBufferPointer { pixels in
+                tjCompress2(handle, UnsafeMutablePointer(mutating: pixels.baseAddress!), Int32(image.width), 0,
+                            Int32(image.height), Int32(gray ? TJPF_GRAY.rawValue : TJPF_RGB.rawValue), &output, &size,
+                            gray ? Int32(TJSAMP_GRAY.rawValue) : subsampling.turboJPEG, Int32(min(100, max(1, quality))),
+                            Int32(TJFLAG_NOREALLOC))
+            }
+            guard status == 0, output == start, Int(size) <= bound else { return }
+            // Metadata goes after SOI and the JFIF APP0 segment that TurboJPEG writes first: those move
+            // to the front of the room left for it.
+            var head = 2
+            if size > 6 && start[2] == 0xFF && start[3] == 0xE0 { head = 4 + (Int(start[4]) << 8 | Int(start[5])) }
+            if !metadata.isEmpty {
+                memmove(buffer.baseAddress!, start, head)
+                _ = metadata.withUnsafeBufferPointer { memcpy(buffer.baseAddress! + head, $0.baseAddress!, $0.count) }
+            }
+            count = metadata.count + Int(size)
         }
-        defer { if let output { tjFree(output) } }
-        guard status == 0, let output else { throw ImagingError.codec(turboJPEGError()) }
-        let encoded = UnsafeBufferPointer(start: output, count: Int(size))
-        // Metadata goes after SOI and the JFIF APP0 segment that TurboJPEG writes first.
-        var insertAt = 2
-        if encoded.count > 6 && encoded[2] == 0xFF && encoded[3] == 0xE0 {
-            insertAt = 4 + (Int(encoded[4]) << 8 | Int(encoded[5]))
-        }
-        var result = [UInt8]()
-        result.reserveCapacity(encoded.count + (icc?.count ?? 0) + (exif?.count ?? 0) + 64)
-        result.append(contentsOf: encoded[0..<insertAt])
-        if let exif { result.append(contentsOf: exif) }
-        if let icc { result.append(contentsOf: Self.iccSegments(icc)) }
-        result.append(contentsOf: encoded[insertAt...])
+        guard status == 0, !result.isEmpty else { throw ImagingError.codec(status == 0 ? "no JPEG written" : turboJPEGError()) }
         return result
     }
 
-    /// An ICC profile as APP2 `ICC_PROFILE` chunks of at most 65519 bytes each.
-    static func iccSegments(_ profile: [UInt8]) -> [UInt8] {
-        let chunk = 65_519
-        let count = (profile.count + chunk - 1) / chunk
-        var out = [UInt8]()
-        for index in 0..<count {
-            let part = profile[(index * chunk)..<min(profile.count, (index + 1) * chunk)]
-            let length = 2 + 14 + part.count
-            out += [0xFF, 0xE2, UInt8(length >> 8), UInt8(length & 0xFF)]
-            out += Array("ICC_PROFILE".utf8) + [0, UInt8(index + 1), UInt8(count)]
-            out += part
-        }
-        return out
+    /// TurboJPEG's worst-case JPEG size (`tjBufSize` for 4:4:4, which covers every subsampling), which
+    /// `TJFLAG_NOREALLOC` takes the buffer to hold: 6 bytes a pixel of whole 16x16 MCUs, plus 2 KB.
+    static func worstCaseSize(width: Int, height: Int) -> Int {
+        ((width + 15) & ~15) * ((height + 15) & ~15) * 6 + 2048
     }
 }

@@ -26,14 +26,30 @@ public struct JPEGInfo: Sendable, Equatable {
     public var hasAdobeMarker = false
     /// Sampling factors (h, v) of each component, in frame order.
     public var samplingFactors: [(h: Int, v: Int)] = []
+    /// Scans (SOS markers) up to the end-of-image marker.
+    public var scanCount = 0
+    /// How many of the frame's components the first scan codes (all of them in a one-scan file).
+    public var firstScanComponents = 0
+    /// What was dropped or ignored on the way (an invalid or oversized ICC profile, ...), for the
+    /// caller to log; the picture itself is fine.
+    public var notes: [String] = []
 
-    /// Bytes of DCT coefficients for the whole image (what libjpeg holds for a progressive file).
+    /// libjpeg decodes such a file into its whole coefficient image before any pixel comes out:
+    /// progressive files, and baseline files with several scans. libjpeg decides from the first scan
+    /// (fewer components than the frame); a later scan after a complete first one fails the decode,
+    /// and is counted here too so that no file gets round `maxCoefficientBytes`.
+    public var isMultiScan: Bool {
+        isProgressive || scanCount > 1 || firstScanComponents < components
+    }
+
+    /// Bytes of DCT coefficients for the whole image, as libjpeg allocates them for a multi-scan
+    /// file: each component's blocks, rounded up to whole MCUs (its sampling factors), 128 bytes each.
     public var coefficientBytes: Int {
         let hMax = samplingFactors.map(\.h).max() ?? 1, vMax = samplingFactors.map(\.v).max() ?? 1
         return samplingFactors.reduce(0) { total, f in
             let columns = (width * f.h + hMax * 8 - 1) / (hMax * 8)
             let rows = (height * f.v + vMax * 8 - 1) / (vMax * 8)
-            return total + columns * rows * 128
+            return total + roundUp(columns, f.h) * roundUp(rows, f.v) * 128
         }
     }
 
@@ -43,6 +59,7 @@ public struct JPEGInfo: Sendable, Equatable {
             && a.isArithmetic == b.isArithmetic && a.orientation == b.orientation && a.iccProfile == b.iccProfile
             && a.exifSegment == b.exifSegment && a.hasAdobeMarker == b.hasAdobeMarker
             && a.samplingFactors.elementsEqual(b.samplingFactors) { $0 == $1 }
+            && a.scanCount == b.scanCount && a.firstScanComponents == b.firstScanComponents && a.notes == b.notes
     }
 
     public var hasICCProfile: Bool { iccProfile != nil }
@@ -52,3 +69,5 @@ public struct JPEGInfo: Sendable, Equatable {
         orientation >= 5 ? (height, width) : (width, height)
     }
 }
+
+private func roundUp(_ value: Int, _ multiple: Int) -> Int { (value + multiple - 1) / multiple * multiple }

@@ -10,21 +10,29 @@ public enum JPEGInspector {
         }
         let kind = ImageFormat.sniff(bytes)
         guard kind == "JPEG" else { throw ImagingError.unsupportedFormat(kind) }
-        let info = try bytes.withUnsafeBufferPointer { try scan($0) }
+        let info = try bytes.withUnsafeBufferPointer { try scan($0, limits) }
         guard info.width * info.height <= limits.maxPixels else {
             throw ImagingError.tooManyPixels(width: info.width, height: info.height, limit: limits.maxPixels)
         }
-        if info.isProgressive && info.coefficientBytes > limits.maxCoefficientBytes {
-            throw ImagingError.tooMuchMemory(needed: info.coefficientBytes, limit: limits.maxCoefficientBytes,
-                                             reason: "a progressive \(info.width)x\(info.height) JPEG is decoded from its whole coefficient image")
-        }
+        try checkCoefficients(info, limits)
         return info
     }
 
-    private static func scan(_ b: UnsafeBufferPointer<UInt8>) throws -> JPEGInfo {
+    /// A multi-scan file costs its whole coefficient image before the first pixel, at any scale.
+    static func checkCoefficients(_ info: JPEGInfo, _ limits: ImageLimits) throws {
+        guard info.isMultiScan && info.coefficientBytes > limits.maxCoefficientBytes else { return }
+        let layout = info.isProgressive ? "progressive" : "baseline \(info.scanCount)-scan"
+        throw ImagingError.tooMuchMemory(
+            needed: info.coefficientBytes, limit: limits.maxCoefficientBytes,
+            reason: "a \(layout) \(info.width)x\(info.height) \(info.subsampling) JPEG is decoded from its whole "
+                + "coefficient image whatever the output size (maxCoefficientBytes)")
+    }
+
+    private static func scan(_ b: UnsafeBufferPointer<UInt8>, _ limits: ImageLimits) throws -> JPEGInfo {
         var info = JPEGInfo()
-        var iccChunks: [Int: [UInt8]] = [:]
-        var sawFrame = false, sawScan = false
+        var iccChunks: [ICCProfile.Chunk] = []
+        var componentIDs: [UInt8] = []
+        var sawFrame = false
         var i = 2
         let n = b.count
         func u16(_ at: Int) -> Int { Int(b[at]) << 8 | Int(b[at + 1]) }
@@ -38,9 +46,14 @@ public enum JPEGInspector {
             i += 1
             switch marker {
             case 0xD9:
-                guard sawFrame && sawScan else { throw ImagingError.corrupt("end-of-image marker before any image data") }
-                if info.iccProfile == nil, !iccChunks.isEmpty {
-                    info.iccProfile = iccChunks.keys.sorted().flatMap { iccChunks[$0]! }
+                guard sawFrame && info.scanCount > 0 else {
+                    throw ImagingError.corrupt("end-of-image marker before any image data")
+                }
+                if !iccChunks.isEmpty {
+                    switch ICCProfile.assemble(iccChunks, from: b, maxBytes: limits.maxICCBytes) {
+                    case let .success(profile): info.iccProfile = profile
+                    case let .failure(dropped): info.notes.append(dropped.description)
+                    }
                 }
                 return info
             case 0xD8:
@@ -62,14 +75,16 @@ public enum JPEGInspector {
             case 0xC0...0xCF where marker != 0xC4 && marker != 0xC8 && marker != 0xCC:
                 guard !sawFrame else { throw ImagingError.corrupt("more than one frame header") }
                 sawFrame = true
-                try readFrame(b, body, bodyLength, marker, &info)
+                componentIDs = try readFrame(b, body, bodyLength, marker, &info)
             case 0xE1 where info.exifSegment == nil && bodyLength > 14
                 && b[body] == 0x45 && b[body + 1] == 0x78 && b[body + 2] == 0x69 && b[body + 3] == 0x66
                 && b[body + 4] == 0 && b[body + 5] == 0:
                 info.exifSegment = (i - 2)..<(i + length)
                 readOrientation(b, tiff: body + 6, end: body + bodyLength, &info)
-            case 0xE2 where bodyLength > 14 && Array(b[body..<(body + 12)]) == iccSignature:
-                iccChunks[Int(b[body + 12])] = Array(b[(body + 14)..<(body + bodyLength)])
+            case 0xE2 where bodyLength >= 14 && Array(b[body..<(body + 12)]) == ICCProfile.signature:
+                // Only where the chunk is: a file of many chunks is not copied unless it is a valid profile.
+                iccChunks.append(ICCProfile.Chunk(sequence: Int(b[body + 12]), count: Int(b[body + 13]),
+                                                  bytes: (body + 14)..<(body + bodyLength)))
             case 0xEE where bodyLength >= 12 && Array(b[body..<(body + 5)]) == Array("Adobe".utf8):
                 info.hasAdobeMarker = true
                 let transform = b[body + 11]
@@ -77,7 +92,9 @@ public enum JPEGInspector {
                 if transform == 2 && (!sawFrame || info.components == 4) { info.colorSpace = .ycck }
             case 0xDA:
                 guard sawFrame else { throw ImagingError.corrupt("scan before the frame header") }
-                sawScan = true
+                try readScan(b, body, bodyLength, componentIDs, &info)
+                // Refused as soon as the count is over, so a file of many thousand scans costs no more.
+                guard info.scanCount <= limits.maxScans else { throw ImagingError.tooManyScans(limit: limits.maxScans) }
                 i = try skipEntropyData(b, from: i + length)
                 continue
             default:
@@ -87,10 +104,9 @@ public enum JPEGInspector {
         }
     }
 
-    private static let iccSignature = Array("ICC_PROFILE".utf8) + [0]
-
+    /// Reads the frame header into `info`; returns the component identifiers, in frame order.
     private static func readFrame(_ b: UnsafeBufferPointer<UInt8>, _ body: Int, _ length: Int, _ marker: UInt8,
-                                  _ info: inout JPEGInfo) throws {
+                                  _ info: inout JPEGInfo) throws -> [UInt8] {
         guard length >= 6 else { throw ImagingError.corrupt("frame header of \(length) bytes") }
         info.precision = Int(b[body])
         info.height = Int(b[body + 1]) << 8 | Int(b[body + 2])
@@ -143,6 +159,28 @@ public enum JPEGInspector {
         default:
             throw ImagingError.unsupportedJPEG("\(info.components) colour components")
         }
+        return ids
+    }
+
+    /// Counts a scan header (SOS) and, for the first, how many of the frame's components it codes:
+    /// libjpeg keeps the whole coefficient image when that is fewer than all of them.
+    private static func readScan(_ b: UnsafeBufferPointer<UInt8>, _ body: Int, _ length: Int, _ frameIDs: [UInt8],
+                                 _ info: inout JPEGInfo) throws {
+        let scan = info.scanCount + 1
+        guard length >= 1, (1...4).contains(Int(b[body])), length == 1 + 2 * Int(b[body]) + 3 else {
+            throw ImagingError.corrupt("scan \(scan) has a header of \(length) bytes"
+                + (length >= 1 ? " for \(b[body]) components" : ""))
+        }
+        var coded = Set<UInt8>()
+        for c in 0..<Int(b[body]) {
+            let id = b[body + 1 + 2 * c]
+            guard frameIDs.contains(id) else {
+                throw ImagingError.corrupt("scan \(scan) codes component \(id), which the frame does not have")
+            }
+            coded.insert(id)
+        }
+        if scan == 1 { info.firstScanComponents = coded.count }
+        info.scanCount = scan
     }
 
     /// EXIF IFD0 tag 0x0112 (Orientation), bounds-checked at every step.

@@ -26,6 +26,8 @@ public struct Rendition: Sendable {
     public let width: Int
     public let height: Int
     public let jpeg: [UInt8]
+    /// What was left out of it, from `JPEGInfo.notes` (a dropped ICC profile, ...), for the log.
+    public let notes: [String]
 }
 
 /// JPEG in, renditions out: inspect, one shrink-on-load decode for all specs, Lanczos-3 to each exact
@@ -45,6 +47,15 @@ public final class RenditionRenderer {
         let info = try JPEGInspector.inspect(jpeg, limits: options.limits)
         let shown = info.orientedSize
         let targets = specs.map { $0.targetSize(width: shown.width, height: shown.height) }
+        // All the renditions of one call are held at the end, so their pixels count together.
+        var outputPixels = 0
+        for (spec, target) in zip(specs, targets) {
+            outputPixels += target.width * target.height
+            guard outputPixels <= options.limits.maxOutputPixels else {
+                throw ImagingError.outputTooLarge(spec: spec.description, width: target.width, height: target.height,
+                                                  total: outputPixels, limit: options.limits.maxOutputPixels)
+            }
+        }
         // Sizes in the stored orientation, which is what the decoder and resampler see.
         let stored = targets.map { info.orientation >= 5 ? ($0.height, $0.width) : ($0.width, $0.height) }
         let largest = (stored.map(\.0).max() ?? 1, stored.map(\.1).max() ?? 1)
@@ -58,7 +69,7 @@ public final class RenditionRenderer {
             let upright = Orientation.apply(info.orientation, to: resized)
             let encoded = try encoder.encode(upright, quality: options.quality, subsampling: options.subsampling,
                                              icc: icc, exif: exif)
-            return Rendition(spec: spec, width: upright.width, height: upright.height, jpeg: encoded)
+            return Rendition(spec: spec, width: upright.width, height: upright.height, jpeg: encoded, notes: info.notes)
         }
     }
 

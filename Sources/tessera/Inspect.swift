@@ -24,7 +24,9 @@ struct Inspect: ParsableCommand {
                 let info = try JPEGInspector.inspect(bytes)
                 print("\(file): \(info.width)x\(info.height) \(info.colorSpace.rawValue) \(info.subsampling)"
                     + (info.isProgressive ? " progressive" : " baseline") + (info.isArithmetic ? " arithmetic" : "")
+                    + " \(info.scanCount) scan" + (info.scanCount == 1 ? "" : "s")
                     + " orientation \(info.orientation)" + (info.hasICCProfile ? " ICC" : ""))
+                for note in info.notes { print("\(file): note: \(note)") }
             } catch let error as ImagingError {
                 failed = true
                 print("\(file): \(error.errorType): \(error)")

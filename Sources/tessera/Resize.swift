@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import TesseraAWS
 import TesseraEvents
 import TesseraImaging
@@ -24,6 +25,13 @@ struct Resize: ParsableCommand {
     @Option(help: "Chroma subsampling: 4:2:0, 4:2:2 or 4:4:4.") var subsampling = "4:2:0"
     @Flag(help: "Keep EXIF metadata (GPS included); off by default.") var keepMetadata = false
     @Option(help: "Largest source picture in pixels.") var maxPixels = 50_000_000
+    @Option(help: ArgumentHelp("Limits of a function of this many MB (128-10240), as the picture processor "
+                               + "sets them from AWS_LAMBDA_FUNCTION_MEMORY_SIZE; default: the library's defaults.",
+                               valueName: "MB"))
+    var memory: Int?
+    @Flag(help: ArgumentHelp("Print the process's peak resident memory when done (VmHWM: since exec, unlike "
+                             + "wait4's maxrss, which a child of a large process inherits)."))
+    var reportPeakMemory = false
     @Option(help: "Decode at least this many times the target before filtering (1 = straight to size).")
     var margin = 2.0
 
@@ -32,29 +40,47 @@ struct Resize: ParsableCommand {
         guard given.count == 1 else { throw ValidationError("give exactly one of --scale, --fit, --size, --width") }
         guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1 to 100") }
         guard margin >= 1, margin <= 8 else { throw ValidationError("--margin must be 1 to 8") }
+        if let memory, !(128...10_240).contains(memory) {
+            throw ValidationError("--memory must be a Lambda memory size, 128 to 10240 (MB)")
+        }
         guard ChromaSubsampling(rawValue: subsampling) != nil else {
             throw ValidationError("--subsampling must be 4:2:0, 4:2:2 or 4:4:4")
         }
     }
 
     func run() throws {
+        defer { if reportPeakMemory { printError("tessera resize: peak resident memory \(peakResidentKiB()) KiB") } }
         var text = scale.map { $0.hasSuffix("%") ? $0 : $0 + "%" } ?? fit.map { "fit:\($0)" }
             ?? size.map { "size:\($0)" } ?? "width:\(width!)"
         if upscale { text += ":upscale" }
         do {
             let spec = try RenditionSpec(text)
+            var limits = memory.map { ImageLimits.forMemory(megabytes: $0) } ?? ImageLimits()
+            limits.maxPixels = maxPixels
+            // A file over the input limit is refused before it is read, as a function refuses an object by its size.
+            var info = stat()
+            if stat(input, &info) == 0, Int(info.st_size) > limits.maxInputBytes {
+                throw ImagingError.inputTooLarge(bytes: Int(info.st_size), limit: limits.maxInputBytes)
+            }
             guard let bytes = readFile(input) else { throw ValidationError("cannot read \(input)") }
             let options = RenderOptions(quality: quality, subsampling: ChromaSubsampling(rawValue: subsampling)!,
-                                        keepMetadata: keepMetadata, limits: ImageLimits(maxPixels: maxPixels),
-                                        qualityMargin: margin)
+                                        keepMetadata: keepMetadata, limits: limits, qualityMargin: margin)
             guard let rendition = try RenditionRenderer().render(bytes, specs: [spec], options: options).first else {
                 throw ImagingError.invalidSpec(text, reason: "no rendition")
             }
+            for note in rendition.notes { printError("tessera resize: \(input): note: \(note)") }
             guard writeFile(output, rendition.jpeg) else { throw ValidationError("cannot write \(output)") }
             print("\(output): \(rendition.width)x\(rendition.height), \(rendition.jpeg.count) bytes")
         } catch let error as ImagingError {
-            printError("tessera resize: \(input): \(error)")
+            printError("tessera resize: \(input): \(error.errorType): \(error)")
             throw ExitCode(1)
         }
+    }
+
+    /// VmHWM from /proc/self/status: the high-water mark of this process's own memory since exec.
+    private func peakResidentKiB() -> Int {
+        guard let status = readFile("/proc/self/status") else { return -1 }
+        let line = String(decoding: status, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+        return line.flatMap { Int($0.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "") } ?? -1
     }
 }

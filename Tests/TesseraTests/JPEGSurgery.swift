@@ -24,7 +24,7 @@ enum JPEGSurgery {
 
     /// Inserts an ICC profile (any bytes) as APP2 chunks after SOI.
     static func withICC(_ jpeg: [UInt8], _ profile: [UInt8]) -> [UInt8] {
-        [0xFF, 0xD8] + JPEGEncoder.iccSegments(profile) + jpeg[2...]
+        [0xFF, 0xD8] + ICCProfile.segments(profile) + jpeg[2...]
     }
 
     /// Offset of the frame header's body (after marker and length).
@@ -66,11 +66,11 @@ enum JPEGSurgery {
         return out
     }
 
-    /// Decodes at full size, for checking results.
+    /// Decodes at full size, for checking results (with no decode budget: these are our own outputs).
     static func pixels(_ jpeg: [UInt8]) throws -> PixelBuffer {
         let info = try JPEGInspector.inspect(jpeg)
         return try JPEGDecoder().decode(jpeg, info: info, target: (info.width, info.height), margin: 1,
-                                        limits: ImageLimits())
+                                        limits: ImageLimits(maxDecodeBytes: .max))
     }
 
     static func psnr(_ a: PixelBuffer, _ b: PixelBuffer) -> Double {

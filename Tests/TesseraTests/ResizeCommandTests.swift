@@ -11,17 +11,27 @@ import TesseraLocal
 
 /// `tessera resize` as a user runs it: a process, files in and out, an exit status.
 struct ResizeCommandTests {
-    func resize(_ input: [UInt8], _ arguments: [String]) throws -> (status: Int32, log: String, output: [UInt8]?) {
+    /// Runs `tessera resize` on `input`; its exit status, output, result file, peak RSS and wall time.
+    static func resize(_ input: [UInt8], _ arguments: [String])
+        throws -> (status: Int32, log: String, output: [UInt8]?, peakRSSKiB: Int, seconds: Double) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("resize-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let inURL = dir.appendingPathComponent("in.jpg"), outURL = dir.appendingPathComponent("out.jpg")
         try Data(input).write(to: inURL)
         let binary = FunctionProcess.binDirectory.appendingPathComponent("tessera").path
+        let start = Date()
         let child = try ChildProcess([binary, "resize", inURL.path, outURL.path] + arguments, environment: [:],
                                     logPath: dir.appendingPathComponent("log").path)
-        let status = child.waitForExit(timeout: 30)?.status ?? -1
-        return (status, child.log, try? [UInt8](Data(contentsOf: outURL)))
+        let exit = child.waitForExit(timeout: 60)
+        if exit == nil { child.terminate() }
+        return (exit?.status ?? -1, child.log, try? [UInt8](Data(contentsOf: outURL)), exit?.peakRSSKiB ?? 0,
+                Date().timeIntervalSince(start))
+    }
+
+    func resize(_ input: [UInt8], _ arguments: [String]) throws -> (status: Int32, log: String, output: [UInt8]?) {
+        let result = try Self.resize(input, arguments)
+        return (result.status, result.log, result.output)
     }
 
     @Test func resizesAndReportsTheSize() throws {
@@ -51,7 +61,8 @@ struct ResizeCommandTests {
 
     @Test func badArgumentsAreUsageErrors() throws {
         let base = try Fixtures.bytes("photos/ladybird-420.jpg")
-        for arguments in [["--scale", "50%", "--fit", "10x10"], [], ["--fit", "0x10"], ["--scale", "50%", "--quality", "0"]] {
+        for arguments in [["--scale", "50%", "--fit", "10x10"], [], ["--fit", "0x10"], ["--scale", "50%", "--quality", "0"],
+                          ["--scale", "50%", "--memory", "64"], ["--scale", "50%", "--memory", "20000"]] {
             let result = try resize(base, arguments)
             #expect(result.status != 0, "\(arguments)")
             #expect(result.output == nil)
