@@ -30,9 +30,9 @@ public final class HTTPClient {
     /// libcurl keeps this pointer and writes to it during perform: it needs a stable address.
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
     private let caBundle: String?
-    /// The descriptor of the connection's socket (-1 before the first): libcurl writes it when it
-    /// opens one, and a signal handler may read it to see whether a response is arriving.
-    public let socketSlot = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    /// Two integers a signal handler may use: `[0]` the descriptor of the connection's socket (-1
+    /// before the first; libcurl writes it when it opens one), `[1]` set to refuse new connections.
+    public let connectionGate = UnsafeMutablePointer<Int32>.allocate(capacity: 2)
 
     public init(options: Options = Options()) {
         _ = curlGlobalInit
@@ -43,13 +43,14 @@ public final class HTTPClient {
         self.options = options
         caBundle = getenvString("SSL_CERT_FILE")
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-        socketSlot.initialize(to: -1)
+        connectionGate.initialize(to: -1)
+        (connectionGate + 1).initialize(to: 0)
     }
 
     deinit {
         curl_easy_cleanup(handle)
         errorBuffer.deallocate()
-        socketSlot.deallocate()
+        connectionGate.deallocate()
     }
 
     /// Sends the request and returns the whole response; throws `HTTPError` when no response arrives.
@@ -84,7 +85,7 @@ public final class HTTPClient {
             set(tessera_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, errorBuffer))
             if let caBundle { set(tessera_curl_setopt_ptr(handle, CURLOPT_CAINFO, caBundle)) }
             if !options.usesProxyVariables { set(tessera_curl_setopt_ptr(handle, CURLOPT_NOPROXY, "*")) }
-            set(tessera_curl_record_socket(handle, UnsafeMutableRawPointer(socketSlot).assumingMemoryBound(to: CInt.self)))
+            set(tessera_curl_record_socket(handle, UnsafeMutableRawPointer(connectionGate).assumingMemoryBound(to: CInt.self)))
             set(tessera_curl_setopt_ptr(handle, CURLOPT_HTTPHEADER, headerList))
             set(tessera_curl_setopt_write(handle, CURLOPT_WRITEFUNCTION, responseBodyCallback))
             set(tessera_curl_setopt_ptr(handle, CURLOPT_WRITEDATA, sinkPointer))

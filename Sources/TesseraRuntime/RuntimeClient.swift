@@ -42,8 +42,9 @@ public final class RuntimeClient {
         http = HTTPClient(options: .init(connectTimeoutMs: 5_000, timeoutMs: 30_000, usesProxyVariables: false))
     }
 
-    /// The Runtime API connection's socket descriptor (-1 before the first call), for the SIGTERM handler.
-    public var socketSlot: UnsafeMutablePointer<Int32> { http.socketSlot }
+    /// The Runtime API connection's gate (socket descriptor, refuse-new-connections flag), for the
+    /// SIGTERM handler.
+    public var connectionGate: UnsafeMutablePointer<Int32> { http.connectionGate }
 
     /// Blocks until Lambda has an event for this environment; `onArrival` runs as soon as its answer
     /// starts arriving.

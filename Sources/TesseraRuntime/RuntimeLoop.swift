@@ -40,10 +40,13 @@ public struct RuntimeLoop {
 
     /// Serves one invocation; only Runtime API failures escape.
     public func serveOne(_ handler: some LambdaHandler) throws {
-        runtimeSocket = client.socketSlot
+        runtimeGate = client.connectionGate
         // Busy from the moment the answer to /next starts arriving, so a SIGTERM from then on lets
-        // this invocation finish instead of ending the process with an event already handed out.
-        let invocation = try client.next(onArrival: { busy.store(true, ordering: .sequentiallyConsistent) })
+        // this invocation finish (and post its outcome, on a new connection if need be).
+        let invocation = try client.next(onArrival: {
+            busy.store(true, ordering: .sequentiallyConsistent)
+            runtimeGate?[1] = 0
+        })
         busy.store(true, ordering: .sequentiallyConsistent)
         defer { busy.store(false, ordering: .sequentiallyConsistent) }
         var context = invocation.context
@@ -82,11 +85,18 @@ public struct RuntimeLoop {
 /// Set from the first byte of an invocation until its outcome is posted, so SIGTERM lets it finish.
 private let busy = Atomic<Bool>(false)
 private let terminationRequested = Atomic<Bool>(false)
-/// The Runtime API connection's socket, which the SIGTERM handler polls.
-nonisolated(unsafe) private var runtimeSocket: UnsafeMutablePointer<Int32>?
+/// The Runtime API connection's gate (`HTTPClient.connectionGate`), which the SIGTERM handler uses.
+nonisolated(unsafe) private var runtimeGate: UnsafeMutablePointer<Int32>?
 
-/// Ends the process on SIGTERM: at once when idle (blocked on /next with nothing arriving), after the
-/// current invocation otherwise. Ignores SIGPIPE, so a closed log pipe cannot kill an invocation.
+/// Ends the process on SIGTERM: at once when idle, after the current invocation otherwise. Ignores
+/// SIGPIPE, so a closed log pipe cannot kill an invocation.
+///
+/// Idle means blocked on `/next` with nothing arriving, but the handler cannot see inside libcurl: an
+/// answer may already sit in libcurl's buffer (read from the socket, its header callback not yet
+/// run). So the handler never exits while a connection exists. It forbids new connections, and if
+/// nothing waits in the socket it shuts the socket's reading side: libcurl then either finishes the
+/// answer it holds (the invocation is served, its outcome posted on a new connection, which the
+/// answer's arrival allows again) or fails `/next`, and the loop, seeing SIGTERM, exits 0.
 public func installTerminationHandler() {
     signal(SIGPIPE, SIG_IGN)
     // A parent may have spawned us with signals blocked (threaded launchers do): unblock SIGTERM.
@@ -96,17 +106,19 @@ public func installTerminationHandler() {
     sigprocmask(SIG_UNBLOCK, &unblock, nil)
     signal(SIGTERM) { _ in
         terminationRequested.store(true, ordering: .sequentiallyConsistent)
-        // An answer already waiting in the socket is an invocation handed out: serve it first.
-        guard !busy.load(ordering: .sequentiallyConsistent), !answerWaiting() else { return }
-        let note = "SIGTERM: runtime stopping\n"
-        _ = note.withCString { write(2, $0, strlen($0)) }
-        _exit(0)
+        guard !busy.load(ordering: .sequentiallyConsistent) else { return }
+        guard let gate = runtimeGate, gate[0] >= 0 else { quit() }
+        gate[1] = 1
+        // An answer already waiting in the socket is an invocation handed out: let it be served.
+        var descriptor = pollfd(fd: gate[0], events: Int16(POLLIN), revents: 0)
+        if poll(&descriptor, 1, 0) > 0 && descriptor.revents & Int16(POLLIN) != 0 { return }
+        if shutdown(gate[0], Int32(SHUT_RD)) != 0 { quit() }
     }
 }
 
-/// Whether the Runtime API connection has bytes to read (poll is async-signal-safe).
-private func answerWaiting() -> Bool {
-    guard let slot = runtimeSocket, slot.pointee >= 0 else { return false }
-    var descriptor = pollfd(fd: slot.pointee, events: Int16(POLLIN), revents: 0)
-    return poll(&descriptor, 1, 0) > 0 && descriptor.revents & Int16(POLLIN) != 0
+/// Leaves at once, from the signal handler (only async-signal-safe calls).
+private func quit() -> Never {
+    let note = "SIGTERM: runtime stopping\n"
+    _ = note.withCString { write(2, $0, strlen($0)) }
+    _exit(0)
 }
