@@ -13,3 +13,6 @@ endef
 
 build-PieceStorageFunction:
 	$(call build_function,piece-storage)
+
+build-PictureProcessorFunction:
+	$(call build_function,picture-processor)

@@ -8,11 +8,12 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "piece-storage", targets: ["piece-storage"]),
+        .executable(name: "picture-processor", targets: ["picture-processor"]),
         .executable(name: "tessera", targets: ["tessera"]),
         // The core library the functions share, layer by layer.
         .library(name: "TesseraCore", targets: [
             "TesseraSupport", "TesseraHTTP", "TesseraRuntime", "TesseraAWS", "TesseraEvents", "TesseraImaging",
-            "TesseraPictures",
+            "TesseraPictures", "TesseraProcessor",
         ]),
     ],
     dependencies: [
@@ -44,12 +45,18 @@ let package = Package(
         .target(name: "TesseraPictures", dependencies: [
             "TesseraSupport", "TesseraRuntime", "TesseraAWS", "TesseraEvents",
         ]),
+        // picture-processor's work: reassembly and resize, the one part of the domain that needs pixels
+        // (so piece-storage and picture-api never link libturbojpeg).
+        .target(name: "TesseraProcessor", dependencies: [
+            "TesseraSupport", "TesseraRuntime", "TesseraAWS", "TesseraEvents", "TesseraImaging", "TesseraPictures",
+        ]),
         // Developer tooling (local Runtime API, emulator administration); never linked into a function.
         .target(name: "TesseraLocal", dependencies: [
             "TesseraSupport", "TesseraHTTP", "TesseraRuntime", "TesseraAWS", "TesseraEvents",
         ]),
 
         .executableTarget(name: "piece-storage", dependencies: ["TesseraRuntime", "TesseraPictures"]),
+        .executableTarget(name: "picture-processor", dependencies: ["TesseraRuntime", "TesseraProcessor"]),
         // The developer and device CLI: `tessera send`, `tessera resize`, `tessera inspect`, `tessera local`.
         .executableTarget(name: "tessera", dependencies: [
             "TesseraSupport", "TesseraAWS", "TesseraEvents", "TesseraImaging", "TesseraPictures", "TesseraLocal",
@@ -61,7 +68,7 @@ let package = Package(
 
         .testTarget(name: "TesseraTests", dependencies: [
             "TesseraSupport", "TesseraHTTP", "TesseraRuntime", "TesseraAWS", "TesseraEvents", "TesseraImaging",
-            "TesseraPictures", "TesseraLocal",
+            "TesseraPictures", "TesseraProcessor", "TesseraLocal",
         ]),
     ]
 )

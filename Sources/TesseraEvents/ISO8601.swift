@@ -1,10 +1,12 @@
 import Glibc
 
-/// The UTC timestamps AWS events carry (`2026-11-21T12:00:00.000Z`, fraction optional).
+/// The UTC timestamps AWS events carry (`2026-11-21T12:00:00.000Z`, fraction optional). The emulator
+/// leaves out the `Z` (`2026-11-21T16:54:22.400147`); a time without a zone is taken as UTC.
 enum ISO8601 {
     /// Milliseconds since 1970, or nil when the text is not such a timestamp.
     static func milliseconds(_ text: String) -> Int? {
-        let b = Array(text.utf8)
+        var b = Array(text.utf8)
+        if b.count >= 19, b.last != UInt8(ascii: "Z") { b.append(UInt8(ascii: "Z")) }
         guard b.count >= 20, b.last == UInt8(ascii: "Z"), b[4] == 45, b[7] == 45, b[10] == UInt8(ascii: "T"),
               b[13] == 58, b[16] == 58 else { return nil }
         func number(_ range: Range<Int>) -> Int? {

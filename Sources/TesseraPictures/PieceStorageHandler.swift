@@ -24,33 +24,25 @@ public final class PieceStorageHandler: LambdaHandler {
         let pictureId = PieceStore.pictureId(machineId: message.machineId, label: message.label)
         let expiresAt = Int(time(nil)) + config.pieceTTLSeconds
         switch message {
-        case let .piece(_, _, index, data):
-            let outcome = try store.storePiece(pictureId: pictureId, index: index, data: data, expiresAt: expiresAt)
+        case let .piece(machineId, label, index, data):
+            let (outcome, end) = try store.storePiece(pictureId: pictureId, index: index, data: data, expiresAt: expiresAt)
             context.logger.info("piece \(index) of \(pictureId): \(outcome.rawValue) (\(data.count) bytes)")
+            // The processor gave up on this picture for missing pieces: this one may complete it, so the
+            // request goes out again, without the device sending END again.
+            if outcome == .stored, end?.stalled == true, let reopened = try store.reopenStalled(pictureId: pictureId) {
+                let request = ReassemblyRequest(machineId: machineId, label: label, pieces: reopened.total,
+                                                sha256: reopened.sha256)
+                _ = try requestReassembly(request, end: reopened, store: store, sqs: sqs, context: context)
+                context.logger.info("late piece \(index) of \(pictureId): reassembly requested again")
+                return result(pictureId, piece: index, status: "reassembly-requested")
+            }
             return result(pictureId, piece: index, status: outcome.rawValue)
 
         case let .end(machineId, label, total, sha256, contentType):
             let record = try store.storeEnd(pictureId: pictureId, total: total, sha256: sha256,
                                             contentType: contentType, expiresAt: expiresAt)
             let request = ReassemblyRequest(machineId: machineId, label: label, pieces: total, sha256: sha256)
-            let body = String(decoding: try JSONEncoder().encode(request), as: UTF8.self)
-            // One delivery claims the send (see ReassemblyClaimPolicy); the others wait for its mark.
-            var policy = config.reassemblyClaim
-            if context.deadlineMilliseconds > 0 {
-                // Leave time to report the outcome before the invocation's deadline.
-                policy.waitMilliseconds = max(0, min(policy.waitMilliseconds, context.remainingMilliseconds - 2_000))
-            }
-            let outcome = try store.requestReassembly(pictureId: pictureId, end: record,
-                                                      token: Self.claimToken(context), policy: policy) { sendBy in
-                // The send gives up before the claim's lease ends, so a live holder never sends after
-                // another delivery could have taken the claim over.
-                let sender = context.deadlineMilliseconds > 0 && context.deadlineMilliseconds <= sendBy ? sqs
-                    : SQSClient(aws: self.aws.scoped(CallScope(
-                        deadlineMilliseconds: context.deadlineMilliseconds > 0
-                            ? min(context.deadlineMilliseconds, sendBy) : sendBy,
-                        traceId: context.traceId)))
-                try sender.sendMessage(queueURL: config.reassemblyQueueURL, body: body)
-            }
+            let outcome = try requestReassembly(request, end: record, store: store, sqs: sqs, context: context)
             switch outcome {
             case let .sent(markProblem):
                 if let markProblem {
@@ -66,6 +58,31 @@ public final class PieceStorageHandler: LambdaHandler {
                 context.logger.info("END of \(pictureId) again: its pieces are already reassembled and gone")
                 return result(pictureId, piece: 0, status: "duplicate")
             }
+        }
+    }
+
+    /// Sends the picture's one reassembly request: one delivery claims the send (see
+    /// ReassemblyClaimPolicy), the others wait for its mark.
+    private func requestReassembly(_ request: ReassemblyRequest, end: PieceStore.EndRecord, store: PieceStore,
+                                   sqs: SQSClient, context: LambdaContext) throws -> PieceStore.ReassemblyOutcome {
+        let body = String(decoding: try JSONEncoder().encode(request), as: UTF8.self)
+        // One delivery claims the send (see ReassemblyClaimPolicy); the others wait for its mark.
+        var policy = config.reassemblyClaim
+        if context.deadlineMilliseconds > 0 {
+            // Leave time to report the outcome before the invocation's deadline.
+            policy.waitMilliseconds = max(0, min(policy.waitMilliseconds, context.remainingMilliseconds - 2_000))
+        }
+        let pictureId = PieceStore.pictureId(machineId: request.machineId, label: request.label)
+        return try store.requestReassembly(pictureId: pictureId, end: end, token: Self.claimToken(context),
+                                           policy: policy) { sendBy in
+            // The send gives up before the claim's lease ends, so a live holder never sends after
+            // another delivery could have taken the claim over.
+            let sender = context.deadlineMilliseconds > 0 && context.deadlineMilliseconds <= sendBy ? sqs
+                : SQSClient(aws: self.aws.scoped(CallScope(
+                    deadlineMilliseconds: context.deadlineMilliseconds > 0
+                        ? min(context.deadlineMilliseconds, sendBy) : sendBy,
+                    traceId: context.traceId)))
+            try sender.sendMessage(queueURL: config.reassemblyQueueURL, body: body)
         }
     }
 

@@ -22,14 +22,18 @@ public struct PieceStore {
         /// Until when (epoch milliseconds) an invocation holds the claim to send the request; nil when
         /// nobody does (see `requestReassembly`).
         public let claimedUntil: Int?
+        /// The processor gave up on the picture for missing pieces (its last attempt): a piece stored
+        /// now may complete it, so it asks again.
+        public let stalled: Bool
 
         public init(total: Int, sha256: String?, contentType: String?, reassemblyRequested: Bool,
-                    claimedUntil: Int? = nil) {
+                    claimedUntil: Int? = nil, stalled: Bool = false) {
             self.total = total
             self.sha256 = sha256
             self.contentType = contentType
             self.reassemblyRequested = reassemblyRequested
             self.claimedUntil = claimedUntil
+            self.stalled = stalled
         }
 
         /// The record an item holds; nil for an item without a `total` (not an END record).
@@ -37,7 +41,7 @@ public struct PieceStore {
             guard let total = item["total"]?.int else { return nil }
             self.init(total: total, sha256: item["sha256"]?.string, contentType: item["contentType"]?.string,
                       reassemblyRequested: item["requested"]?.boolValue ?? false,
-                      claimedUntil: item["claimedUntil"]?.int)
+                      claimedUntil: item["claimedUntil"]?.int, stalled: item["stalled"]?.boolValue ?? false)
         }
     }
 
@@ -53,8 +57,15 @@ public struct PieceStore {
 
     /// Stores piece `index` once; the same bytes again are a duplicate, other bytes a conflict. A piece
     /// above the total of an END already recorded is refused (`Tessera.InvalidEvent` naming `count`).
-    public func storePiece(pictureId: String, index: Int, data: [UInt8], expiresAt: Int) throws -> Outcome {
-        if let total = try readEnd(pictureId: pictureId)?.total, index > total {
+    /// Also gives the END record as read before the write (nil when none yet).
+    public func storePiece(pictureId: String, index: Int, data: [UInt8],
+                           expiresAt: Int) throws -> (outcome: Outcome, end: EndRecord?) {
+        let end = try readEnd(pictureId: pictureId)
+        return (try store(pictureId: pictureId, index: index, data: data, expiresAt: expiresAt, end: end), end)
+    }
+
+    private func store(pictureId: String, index: Int, data: [UInt8], expiresAt: Int, end: EndRecord?) throws -> Outcome {
+        if let total = end?.total, index > total {
             throw EventError.invalidField("count", problem:
                 "must be between 1 and \(total), the total the END of \(pictureId) recorded, got \(index)")
         }
@@ -105,6 +116,19 @@ public struct PieceStore {
             return record
         }
         throw PieceError.endRecordUnsettled(pictureId: pictureId)
+    }
+
+    /// Clears a stalled picture's `requested` mark so its reassembly can be requested again; the END
+    /// record as reopened, or nil when it was not stalled (or another delivery reopened it first).
+    public func reopenStalled(pictureId: String) throws -> EndRecord? {
+        do {
+            let item = try db.updateItem(table: table, key: key(pictureId, 0), update: .init(
+                "SET #requested = :no REMOVE #stalled", names: ["#requested": "requested", "#stalled": "stalled"],
+                values: [":no": .bool(false), ":yes": .bool(true)]), condition: "#stalled = :yes", returnValues: "ALL_NEW")
+            return item.flatMap(EndRecord.init)
+        } catch let error as AWSError where error.code == "ConditionalCheckFailedException" {
+            return nil
+        }
     }
 
     /// The END record as stored now (consistent read), or nil when there is none.

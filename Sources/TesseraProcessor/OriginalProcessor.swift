@@ -1,0 +1,122 @@
+import TesseraAWS
+import TesseraEvents
+import TesseraImaging
+import TesseraPictures
+import TesseraSupport
+
+/// The resize step: a new original becomes its renditions, its pictures-table item and one
+/// `picture.ready` (or, when the picture is refused, a `failed` item and one `picture.failed`).
+///
+/// Transient failures (AWS throttling, 5xx, timeouts) are thrown, so the event is delivered again;
+/// a picture that can never be processed (not a JPEG, hostile, too large) is recorded and notified.
+struct OriginalProcessor {
+    /// What became of one object event.
+    enum Outcome: Equatable {
+        case ready(renditions: Int)
+        case failed(errorType: String)
+        /// Nothing to do: not a creation, another bucket, a version already handled, or the object is gone.
+        case skipped(String)
+    }
+
+    let config: ProcessorConfig
+    let s3: S3Client
+    let pictures: PicturesTable
+    let notifier: Notifier
+    let renderer: RenditionRenderer
+    let log: (String) -> Void
+
+    func process(_ event: S3ObjectEvent) throws -> Outcome {
+        guard event.isCreation else { return .skipped("\(event.eventName) is not a creation") }
+        guard event.bucket == config.originalsBucket else {
+            return .skipped("bucket \(event.bucket) is not ORIGINALS_BUCKET (\(config.originalsBucket))")
+        }
+        let picture = PictureKey(objectKey: event.key)
+        let version = PictureVersion(sequencer: event.sequencer, eventTimeMilliseconds: event.eventTimeMilliseconds)
+        guard try pictures.standing(of: picture, version) == .current else {
+            return .skipped("this version of \(event.key) was handled already, or a newer one was")
+        }
+        let started = UTCTime.nowMilliseconds()
+        let object: S3Client.Object
+        do {
+            object = try s3.getObject(bucket: event.bucket, key: event.key, maxBytes: config.limits.maxInputBytes)
+        } catch let error as AWSError where error.code == "NoSuchKey" {
+            return .skipped("\(event.key) is gone (deleted after the event)")
+        } catch AWSError.responseTooLarge(_, _, let limit) {
+            let refusal = ImagingError.inputTooLarge(bytes: event.size ?? limit + 1, limit: limit)
+            return try fail(picture, version, event, refusal, head: nil)
+        }
+
+        var item = Self.describe(event, object.head)
+        let made: [Rendition]
+        let info: JPEGInfo
+        do {
+            info = try JPEGInspector.inspect(object.bytes, limits: config.limits)
+            made = try renderer.render(object.bytes, specs: config.renditions.map(\.spec),
+                                       options: RenderOptions(limits: config.limits))
+        } catch let error as ImagingError {
+            return try fail(picture, version, event, error, head: object.head)
+        }
+        for note in info.notes { log("\(event.key): \(note)") }
+
+        var summaries: [Notifier.RenditionSummary] = []
+        for ((name, _), rendition) in zip(config.renditions, made) {
+            let key = "\(name)/\(event.key)"
+            try s3.putObject(bucket: config.renditionsBucket, key: key, body: rendition.jpeg, contentType: "image/jpeg",
+                             cacheControl: "public, max-age=86400", metadata: ["original-etag": object.head.etag])
+            summaries.append(.init(name: name, key: key, width: rendition.width, height: rendition.height,
+                                   bytes: rendition.jpeg.count))
+        }
+        let shown = info.orientedSize
+        item["status"] = .s("ready")
+        item["width"] = .number(shown.width)
+        item["height"] = .number(shown.height)
+        item["format"] = .s("JPEG")
+        item["colorSpace"] = .s(info.colorSpace.rawValue)
+        item["subsampling"] = .s(info.subsampling)
+        item["progressive"] = .bool(info.isProgressive)
+        item["orientation"] = .number(info.orientation)
+        item["renditions"] = .m(Dictionary(uniqueKeysWithValues: summaries.map {
+            ($0.name, AttributeValue.m(["key": .s($0.key), "width": .number($0.width), "height": .number($0.height),
+                                        "bytes": .number($0.bytes)]))
+        }))
+        if let largest = summaries.max(by: { $0.width * $0.height < $1.width * $1.height }), object.bytes.count > 0 {
+            let saved = 100 * Double(object.bytes.count - largest.bytes) / Double(object.bytes.count)
+            item["reductionPercent"] = .n(String((saved * 10).rounded() / 10))
+        }
+        item["processedAt"] = .s(UTCTime(epochMilliseconds: UTCTime.nowMilliseconds()).iso8601)
+        item["processingMs"] = .number(UTCTime.nowMilliseconds() - started)
+        guard try pictures.record(picture, version, item) else {
+            return .skipped("a newer version of \(event.key) was recorded meanwhile")
+        }
+        try notifier.ready(picture, bucket: config.renditionsBucket, renditions: summaries)
+        try pictures.markNotified(picture, version)
+        return .ready(renditions: summaries.count)
+    }
+
+    /// Records and notifies a picture that can never be processed.
+    private func fail(_ picture: PictureKey, _ version: PictureVersion, _ event: S3ObjectEvent, _ error: ImagingError,
+                      head: S3Client.ObjectHead?) throws -> Outcome {
+        var item = Self.describe(event, head)
+        item["status"] = .s("failed")
+        item["error"] = .m(["type": .s(error.errorType), "message": .s(error.description)])
+        item["processedAt"] = .s(UTCTime(epochMilliseconds: UTCTime.nowMilliseconds()).iso8601)
+        guard try pictures.record(picture, version, item) else {
+            return .skipped("a newer version of \(event.key) was recorded meanwhile")
+        }
+        try notifier.failed(picture, errorType: error.errorType, message: error.description)
+        try pictures.markNotified(picture, version)
+        return .failed(errorType: error.errorType)
+    }
+
+    /// What the event and S3 say of the original, whatever becomes of it.
+    static func describe(_ event: S3ObjectEvent, _ head: S3Client.ObjectHead?) -> Item {
+        var item: Item = ["bucket": .s(event.bucket), "uploadedAt": .s(event.eventTime)]
+        let source = head?.metadata["source"]
+        item["source"] = .s(source == "iot" || source == "upload" ? source! : "s3")
+        if let size = head?.size ?? event.size { item["bytes"] = .number(size) }
+        if let etag = head?.etag ?? event.eTag { item["etag"] = .s(etag) }
+        if let sha = head?.metadata["sha256"] { item["sha256"] = .s(sha) }
+        if let sequencer = event.sequencer { item["sequencer"] = .s(sequencer) }
+        return item
+    }
+}

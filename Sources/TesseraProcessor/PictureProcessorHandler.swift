@@ -1,0 +1,136 @@
+import TesseraAWS
+import TesseraEvents
+import TesseraImaging
+import TesseraPictures
+import TesseraRuntime
+import TesseraSupport
+
+/// picture-processor: SQS batches (reassembly requests, S3 notifications, SNS envelopes of them) and
+/// S3 notifications delivered straight to Lambda (DESIGN.md "picture-processor").
+///
+/// Each record stands alone: a transient failure returns only its message to the queue (partial
+/// batch response), a picture that can never be processed is recorded and notified once, and a
+/// hostile JPEG costs no other record its turn.
+public final class PictureProcessorHandler: LambdaHandler {
+    let config: ProcessorConfig
+    let aws: AWSClient
+    /// Made on first use: codec handles and buffers cost nothing at start-up then.
+    private var renderer: RenditionRenderer?
+
+    public init(config: ProcessorConfig) {
+        self.config = config
+        aws = AWSClient(config: config.aws)
+    }
+
+    public func handle(_ event: [UInt8], context: LambdaContext) throws -> [UInt8] {
+        let aws = aws.scoped(CallScope(context))
+        let log = context.logger
+        switch try ProcessorEvent.parse(event) {
+        case let .queue(batch):
+            var failed: [String] = []
+            for record in batch.records {
+                do {
+                    try handle(record, aws: aws, log: log)
+                } catch {
+                    let (type, message) = errorReport(for: error)
+                    log.error("message \(record.messageId) goes back to the queue: \(type): \(message)")
+                    failed.append(record.messageId)
+                }
+            }
+            let items = failed.map { "{\"itemIdentifier\":\(jsonQuoted($0))}" }.joined(separator: ",")
+            return Array("{\"batchItemFailures\":[\(items)]}".utf8)
+        case let .s3(notification):
+            // Delivered straight to Lambda: a failure is thrown, so Lambda's own retries apply.
+            try handle(notification, aws: aws, log: log)
+            return Array("{}".utf8)
+        }
+    }
+
+    private func handle(_ record: SQSEvent.Record, aws: AWSClient, log: LambdaLogger) throws {
+        switch try QueueMessage.parse(body: record.body) {
+        case let .s3(notification):
+            try handle(notification, aws: aws, log: log)
+        case let .reassembly(request):
+            try reassemble(request, receiveCount: record.receiveCount, aws: aws, log: log)
+        }
+    }
+
+    private func handle(_ notification: S3EventNotification, aws: AWSClient, log: LambdaLogger) throws {
+        guard case let .records(events) = notification else {
+            log.info("s3:TestEvent ignored")
+            return
+        }
+        if renderer == nil { renderer = try RenditionRenderer() }
+        let step = OriginalProcessor(
+            config: config, s3: S3Client(aws: aws),
+            pictures: PicturesTable(table: config.picturesTable, db: DynamoDBClient(aws: aws)),
+            notifier: Notifier(topicARN: config.notifyTopicARN, sns: SNSClient(aws: aws)), renderer: renderer!,
+            log: { log.warn($0) })
+        for event in events {
+            let outcome = try step.process(event)
+            log.info("\(event.key): \(outcome)")
+        }
+    }
+
+    private func reassemble(_ request: ReassemblyRequest, receiveCount: Int, aws: AWSClient, log: LambdaLogger) throws {
+        let db = DynamoDBClient(aws: aws)
+        let reassembler = Reassembler(piecesTable: config.piecesTable, originalsBucket: config.originalsBucket,
+                                      db: db, s3: S3Client(aws: aws))
+        let pieces = PieceOutcomes(table: config.piecesTable, db: db)
+        let notifier = Notifier(topicARN: config.notifyTopicARN, sns: SNSClient(aws: aws))
+        let picture = PictureKey(collection: request.machineId, name: request.label)
+        let outcome = try reassembler.reassemble(request, maxBytes: config.limits.maxInputBytes)
+        log.info("reassembly of \(picture): \(outcome)")
+        switch outcome {
+        case .stored:
+            return
+        case let .incomplete(total, missing):
+            guard receiveCount >= config.reassemblyMaxAttempts else {
+                throw ReassemblyError.piecesMissing(picture: "\(picture)", missing: PieceRanges.describe(missing),
+                                                    attempt: receiveCount, of: config.reassemblyMaxAttempts)
+            }
+            // The last attempt: say so once, and leave a mark so a late piece asks again.
+            if try pieces.markStalled(request) {
+                try notifier.incomplete(picture, pieces: total, missing: missing, checksumMismatch: false)
+            }
+            throw ReassemblyError.gaveUp(picture: "\(picture)", missing: PieceRanges.describe(missing))
+        case .checksumMismatch:
+            if try pieces.markSettled(request, as: "checksum-mismatch") {
+                try notifier.incomplete(picture, pieces: request.pieces, missing: [], checksumMismatch: true)
+            }
+        case let .notJPEG(reason):
+            if try pieces.markSettled(request, as: "not-jpeg") {
+                try notifier.failed(picture, errorType: "Imaging.UnsupportedFormat", message: reason)
+            }
+        case let .tooLarge(bytes, limit):
+            if try pieces.markSettled(request, as: "too-large") {
+                let error = ImagingError.inputTooLarge(bytes: bytes, limit: limit)
+                try notifier.failed(picture, errorType: error.errorType, message: error.description)
+            }
+        }
+    }
+}
+
+/// Why a reassembly request goes back to its queue.
+public enum ReassemblyError: LambdaReportableError, Equatable {
+    case piecesMissing(picture: String, missing: [String], attempt: Int, of: Int)
+    /// The last attempt found pieces still missing: the message goes to the dead-letter queue.
+    case gaveUp(picture: String, missing: [String])
+
+    public var errorType: String {
+        switch self {
+        case .piecesMissing: "Tessera.PiecesMissing"
+        case .gaveUp: "Tessera.PicturesIncomplete"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .piecesMissing(picture, missing, attempt, of):
+            "\(picture) is missing pieces \(missing.joined(separator: ", ")) (attempt \(attempt) of \(of)); tried again later"
+        case let .gaveUp(picture, missing):
+            "\(picture) is still missing pieces \(missing.joined(separator: ", ")) after the last attempt; "
+                + "picture.incomplete sent, the request goes to the dead-letter queue, and a late piece asks again"
+        }
+    }
+}

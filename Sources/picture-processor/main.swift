@@ -1,0 +1,8 @@
+import TesseraProcessor
+import TesseraRuntime
+
+// picture-processor: reassembles device pictures and turns every new original into renditions,
+// a pictures-table item and a notification.
+LambdaRuntime.run { _ in
+    PictureProcessorHandler(config: try ProcessorConfig.fromEnvironment(.process()))
+}
