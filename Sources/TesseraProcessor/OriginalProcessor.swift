@@ -110,7 +110,8 @@ struct OriginalProcessor {
 
     /// What the event and S3 say of the original, whatever becomes of it.
     static func describe(_ event: S3ObjectEvent, _ head: S3Client.ObjectHead?) -> Item {
-        var item: Item = ["bucket": .s(event.bucket), "uploadedAt": .s(event.eventTime)]
+        var item: Item = ["bucket": .s(event.bucket),
+                          "uploadedAt": .s(UTCTime(epochMilliseconds: event.eventTimeMilliseconds).iso8601)]
         let source = head?.metadata["source"]
         item["source"] = .s(source == "iot" || source == "upload" ? source! : "s3")
         if let size = head?.size ?? event.size { item["bytes"] = .number(size) }

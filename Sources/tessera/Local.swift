@@ -1,73 +1,143 @@
 import ArgumentParser
 import TesseraAWS
 import TesseraEvents
-import TesseraImaging
+import TesseraLocal
 import TesseraPictures
 import TesseraSupport
 
-/// `tessera local`: the local stack's resources in the AWS emulator (more to come).
+/// `tessera local`: the local stack's resources in the AWS emulator, and picture-processor run over
+/// its queues as Lambda's event source mapping would.
 struct Local: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Work with the local stack's resources in the AWS emulator.",
-        subcommands: [Init.self, Status.self])
+        subcommands: [Init.self, Process.self, Status.self])
 
-    /// Names the local stack gives its resources, as template.yaml does.
-    static let piecesTable = "tessera-pieces"
-    static let reassemblyQueue = "tessera-reassembly"
+    /// Names the local stack gives its resources (template.yaml's resources, one each).
+    enum Names {
+        static let piecesTable = "tessera-pieces", picturesTable = "tessera-pictures"
+        static let originals = "tessera-originals", renditions = "tessera-renditions"
+        static let reassemblyQueue = "tessera-reassembly", resizeQueue = "tessera-resize"
+        static let topic = "tessera-notify", watchQueue = "tessera-notifications"
+    }
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create the pieces table and the reassembly queue; print their environment variables.")
+            abstract: "Create the tables, buckets, queues and topic; print their environment variables.")
 
         func run() throws {
             let aws = AWSClient(config: try AWSConfig.fromEnvironment(.process()))
-            let db = DynamoDBClient(aws: aws)
-            do {
-                try db.createTable(.init(name: Local.piecesTable, partitionKey: ("pictureId", "S"),
-                                         sortKey: ("piece", "N")))
-                try db.enableTimeToLive(table: Local.piecesTable, attribute: "expiresAt")
-            } catch let error as AWSError where error.code == "ResourceInUseException" {
-                // Already there from an earlier run.
+            let db = DynamoDBClient(aws: aws), sqs = SQSClient(aws: aws), s3 = S3Client(aws: aws), sns = SNSClient(aws: aws)
+            for (table, keys) in [(Names.piecesTable, (("pictureId", "S"), ("piece", "N"))),
+                                  (Names.picturesTable, (("collection", "S"), ("name", "S")))] {
+                do {
+                    try db.createTable(.init(name: table, partitionKey: keys.0, sortKey: keys.1))
+                } catch let error as AWSError where error.code == "ResourceInUseException" {
+                    // Already there from an earlier run.
+                }
             }
-            let sqs = SQSClient(aws: aws)
-            _ = try sqs.createQueue(name: Local.reassemblyQueue + "-dlq")
-            let queue = try sqs.createQueue(name: Local.reassemblyQueue, attributes: [
-                "VisibilityTimeout": "60",
-                "RedrivePolicy": "{\"deadLetterTargetArn\":\"arn:aws:sqs:\(aws.config.region):123456789012:"
-                    + "\(Local.reassemblyQueue)-dlq\",\"maxReceiveCount\":\"5\"}",
-            ])
-            print("export PIECES_TABLE=\(Local.piecesTable)")
-            print("export REASSEMBLY_QUEUE_URL=\(queue)")
+            try db.enableTimeToLive(table: Names.piecesTable, attribute: "expiresAt")
+            func queueWithDeadLetters(_ name: String, receives: Int) throws -> String {
+                let dlq = try sqs.createQueue(name: name + "-dlq")
+                return try sqs.createQueue(name: name, attributes: [
+                    "VisibilityTimeout": "5",
+                    "RedrivePolicy": "{\"deadLetterTargetArn\":\"\(try sqs.queueARN(queueURL: dlq))\",\"maxReceiveCount\":\"\(receives)\"}",
+                ])
+            }
+            let reassembly = try queueWithDeadLetters(Names.reassemblyQueue, receives: 5)
+            let resize = try queueWithDeadLetters(Names.resizeQueue, receives: 5)
+            try s3.createBucket(Names.originals)
+            try s3.createBucket(Names.renditions)
+            try s3.notifyQueueOnCreate(bucket: Names.originals, queueARN: try sqs.queueARN(queueURL: resize))
+            let topic = try sns.createTopic(name: Names.topic)
+            let watch = try sqs.createQueue(name: Names.watchQueue)
+            try sns.subscribeQueue(topicARN: topic, queueARN: try sqs.queueARN(queueURL: watch))
+            for (name, value) in [("PIECES_TABLE", Names.piecesTable), ("REASSEMBLY_QUEUE_URL", reassembly),
+                                  ("ORIGINALS_BUCKET", Names.originals), ("RENDITIONS_BUCKET", Names.renditions),
+                                  ("PICTURES_TABLE", Names.picturesTable), ("NOTIFY_TOPIC_ARN", topic),
+                                  ("REASSEMBLY_MAX_ATTEMPTS", "5"), ("RESIZE_QUEUE_URL", resize),
+                                  ("NOTIFICATIONS_QUEUE_URL", watch)] {
+                print("export \(name)=\(value)")
+            }
+        }
+    }
+
+    struct Process: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run picture-processor over the reassembly and resize queues until both are empty.")
+
+        @Option(help: "The picture-processor binary; default: the one built beside this tool.")
+        var function: String?
+
+        @Option(help: "Most polls of each queue.") var rounds = 10
+
+        func run() throws {
+            let env = Environment.process()
+            let sqs = SQSClient(aws: AWSClient(config: try AWSConfig.fromEnvironment(env)))
+            let api = try LocalRuntimeAPI(functionARN: "arn:aws:lambda:us-east-1:123456789012:function:picture-processor",
+                                          invocationTimeoutMs: 60_000)
+            defer { api.stop() }
+            var environment = env.values
+            environment["AWS_LAMBDA_RUNTIME_API"] = api.endpoint
+            environment["AWS_LAMBDA_LOG_FORMAT"] = environment["AWS_LAMBDA_LOG_FORMAT"] ?? "JSON"
+            let child = try ChildProcess([function ?? siblingExecutable("picture-processor")], environment: environment)
+            defer { child.terminate() }
+            // Reassembly writes originals, whose notifications then wait in the resize queue.
+            for (name, variable) in [("reassembly", "REASSEMBLY_QUEUE_URL"), ("resize", "RESIZE_QUEUE_URL")] {
+                let mapping = EventSourceMapping(queueURL: try env.required(variable), sqs: sqs, api: api)
+                for poll in try mapping.drain(rounds: rounds) {
+                    say("\(name) queue: \(poll.received) message(s), \(poll.failed.count) returned to the queue")
+                }
+            }
         }
     }
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a picture's stored pieces and the waiting reassembly requests.")
+            abstract: "Show a picture: its stored pieces, its pictures-table item and the notifications so far.")
 
-        @Option(help: "The device's id.") var machineId = "cam-1"
-        @Argument(help: "The picture's label.") var label: String
+        @Option(help: "The device's id (the collection).") var machineId = "cam-1"
+        @Argument(help: "The picture's label (its name).") var label: String
 
         func run() throws {
-            let config = try AWSConfig.fromEnvironment(.process())
             let env = Environment.process()
-            let aws = AWSClient(config: config)
+            let aws = AWSClient(config: try AWSConfig.fromEnvironment(env))
+            let db = DynamoDBClient(aws: aws)
             let id = PieceStore.pictureId(machineId: machineId, label: label)
-            let items = try DynamoDBClient(aws: aws).queryAll(
-                table: env["PIECES_TABLE"] ?? Local.piecesTable,
+            let items = try db.queryAll(
+                table: env["PIECES_TABLE"] ?? Names.piecesTable,
                 keyCondition: .init("#id = :id", names: ["#id": "pictureId"], values: [":id": .s(id)]),
                 consistentRead: true)
             let pieces = items.compactMap { $0["piece"]?.int }.filter { $0 > 0 }
-            let bytes = items.reduce(0) { $0 + ($1["data"]?.bytes?.count ?? 0) }
             let end = items.first { $0["piece"]?.int == 0 }
-            print("\(id): \(pieces.count) pieces stored (\(bytes) bytes), END "
-                + (end.map { "recorded: \($0["total"]?.int ?? 0) pieces, sha256 \($0["sha256"]?.string ?? "none")" }
-                    ?? "not yet received"))
-            if let queueURL = env["REASSEMBLY_QUEUE_URL"] {
-                // A peek: visibility timeout 0 leaves the messages for the processor.
-                let messages = try SQSClient(aws: aws).receiveMessages(queueURL: queueURL, max: 10, visibilityTimeout: 0)
-                print("reassembly queue: \(messages.count) message(s)")
-                for message in messages { print("  \(message.Body)") }
+            say("pieces of \(id): \(pieces.count) stored, END "
+                + (end.map { "recorded (\($0["total"]?.int ?? 0) pieces)" } ?? "not recorded")
+                + (items.isEmpty ? " (none left: reassembled, or never sent)" : ""))
+            if let item = try db.getItem(table: env["PICTURES_TABLE"] ?? Names.picturesTable,
+                                         key: ["collection": .s(machineId), "name": .s(label)], consistentRead: true) {
+                say("pictures item \(machineId)/\(label):")
+                for name in item.keys.sorted() { say("  \(name): \(Self.show(item[name]!))") }
+            } else {
+                say("pictures item \(machineId)/\(label): none yet")
+            }
+            if let watch = env["NOTIFICATIONS_QUEUE_URL"] {
+                // A peek: visibility timeout 0 leaves the messages for the next look.
+                let messages = try SQSClient(aws: aws).receiveMessages(queueURL: watch, max: 10, visibilityTimeout: 0)
+                say("notifications: \(messages.count)")
+                for message in messages {
+                    if case let .object(envelope)? = try? JSONValue.parse(Array(message.Body.utf8)),
+                       case let .string(text)? = envelope["Message"] { say("  \(text)") }
+                }
+            }
+        }
+
+        static func show(_ value: AttributeValue) -> String {
+            switch value {
+            case let .s(text): text
+            case let .n(number): number
+            case let .bool(flag): String(flag)
+            case let .m(map): "{" + map.keys.sorted().map { "\($0): \(show(map[$0]!))" }.joined(separator: ", ") + "}"
+            case let .l(list): "[" + list.map(show).joined(separator: ", ") + "]"
+            default: "\(value)"
             }
         }
     }
