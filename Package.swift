@@ -65,6 +65,8 @@ let package = Package(
 
         .executableTarget(name: "noop-function", dependencies: ["TesseraRuntime"], path: "Benchmarks/noop-function"),
         .executableTarget(name: "runtime-bench", dependencies: ["TesseraLocal"], path: "Benchmarks/runtime-bench"),
+        .executableTarget(name: "processor-bench", dependencies: ["TesseraProcessor", "TesseraLocal"],
+                          path: "Benchmarks/processor-bench"),
 
         .testTarget(name: "TesseraTests", dependencies: [
             "TesseraSupport", "TesseraHTTP", "TesseraRuntime", "TesseraAWS", "TesseraEvents", "TesseraImaging",
