@@ -1,12 +1,8 @@
 import Foundation
 import Testing
 @testable import TesseraAWS
-@testable import TesseraEvents
-@testable import TesseraHTTP
-@testable import TesseraImaging
-@testable import TesseraPictures
-@testable import TesseraRuntime
-@testable import TesseraSupport
+import TesseraHTTP
+import TesseraSupport
 import TesseraLocal
 
 /// The shared request path against a scripted HTTP server on loopback: retries, errors, headers.

@@ -1,11 +1,7 @@
 import Testing
 import TesseraAWS
-import TesseraEvents
-import TesseraHTTP
-import TesseraImaging
-import TesseraPictures
-import TesseraRuntime
 import TesseraSupport
+import TesseraLocal
 
 /// DynamoDB calls against the emulator, signed and checked over real HTTP.
 struct DynamoDBIntegrationTests {

@@ -1,10 +1,5 @@
 import Foundation
 import TesseraAWS
-import TesseraEvents
-import TesseraHTTP
-import TesseraImaging
-import TesseraPictures
-import TesseraRuntime
 import TesseraSupport
 
 /// The AWS emulator that scripts/test starts (moto's server with signature checking on).

@@ -1,12 +1,6 @@
 import Foundation
 import Testing
-import TesseraAWS
-import TesseraEvents
 import TesseraHTTP
-import TesseraImaging
-import TesseraPictures
-import TesseraRuntime
-import TesseraSupport
 import TesseraLocal
 
 /// The libcurl client against a real HTTP server on loopback.

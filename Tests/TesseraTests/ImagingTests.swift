@@ -1,12 +1,7 @@
 import Foundation
 import Testing
-@testable import TesseraAWS
-@testable import TesseraEvents
-@testable import TesseraHTTP
 @testable import TesseraImaging
-@testable import TesseraPictures
-@testable import TesseraRuntime
-@testable import TesseraSupport
+import TesseraSupport
 
 struct JPEGInspectorTests {
     @Test(arguments: [

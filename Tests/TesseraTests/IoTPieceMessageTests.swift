@@ -1,11 +1,7 @@
 import Foundation
 import Testing
-import TesseraAWS
-import TesseraEvents
-import TesseraHTTP
-import TesseraImaging
+@testable import TesseraEvents
 import TesseraPictures
-import TesseraRuntime
 import TesseraSupport
 
 struct IoTPieceMessageTests {

@@ -1,11 +1,5 @@
 import Foundation
-@testable import TesseraAWS
-@testable import TesseraEvents
-@testable import TesseraHTTP
 @testable import TesseraImaging
-@testable import TesseraPictures
-@testable import TesseraRuntime
-@testable import TesseraSupport
 
 /// Byte-level edits of fixture JPEGs: the variants the imaging tests need, made in the test.
 enum JPEGSurgery {

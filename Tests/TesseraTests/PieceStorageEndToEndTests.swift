@@ -2,10 +2,6 @@ import Foundation
 import Testing
 import TesseraAWS
 import TesseraEvents
-import TesseraHTTP
-import TesseraImaging
-import TesseraPictures
-import TesseraRuntime
 import TesseraSupport
 import TesseraLocal
 

@@ -1,12 +1,6 @@
 import Foundation
 import Testing
-@testable import TesseraAWS
-@testable import TesseraEvents
-@testable import TesseraHTTP
-@testable import TesseraImaging
-@testable import TesseraPictures
-@testable import TesseraRuntime
-@testable import TesseraSupport
+import TesseraImaging
 import TesseraLocal
 
 /// `tessera resize` as a user runs it: a process, files in and out, an exit status.

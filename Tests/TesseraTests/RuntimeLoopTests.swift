@@ -1,12 +1,8 @@
 import Foundation
 import Testing
-@testable import TesseraAWS
-@testable import TesseraEvents
-@testable import TesseraHTTP
-@testable import TesseraImaging
-@testable import TesseraPictures
 @testable import TesseraRuntime
-@testable import TesseraSupport
+import TesseraHTTP
+import TesseraSupport
 import TesseraLocal
 
 /// The invocation loop in this process against the local Runtime API over loopback HTTP.

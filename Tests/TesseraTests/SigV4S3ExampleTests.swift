@@ -1,11 +1,7 @@
 import Testing
 @testable import TesseraAWS
-@testable import TesseraEvents
-@testable import TesseraHTTP
-@testable import TesseraImaging
-@testable import TesseraPictures
-@testable import TesseraRuntime
-@testable import TesseraSupport
+import TesseraHTTP
+import TesseraSupport
 
 /// The signature examples of the Amazon S3 API reference ("Examples: Signature Calculations").
 struct SigV4S3ExampleTests {

@@ -1,12 +1,8 @@
 import Foundation
 import Testing
 @testable import TesseraAWS
-@testable import TesseraEvents
-@testable import TesseraHTTP
-@testable import TesseraImaging
-@testable import TesseraPictures
-@testable import TesseraRuntime
-@testable import TesseraSupport
+import TesseraHTTP
+import TesseraSupport
 
 /// The official SigV4 test suite (aws-c-auth, Apache-2.0), copied to Tests/Fixtures/sigv4.
 struct SigV4SuiteTests {
