@@ -29,36 +29,3 @@ public enum EventError: LambdaReportableError, Equatable {
         }
     }
 }
-
-/// Typed access to an event object's fields.
-struct EventFields {
-    let fields: [String: JSONValue]
-
-    init(_ value: JSONValue) throws {
-        guard case let .object(fields) = value else { throw EventError.notAnObject(actualType: value.typeName) }
-        self.fields = fields
-    }
-
-    func string(_ name: String) throws -> String {
-        guard let value = try optionalString(name) else { throw EventError.missingField(name) }
-        return value
-    }
-
-    func optionalString(_ name: String) throws -> String? {
-        switch fields[name] {
-        case nil, .null?: return nil
-        case let .string(value)?: return value
-        case let other?: throw EventError.invalidField(name, problem: "must be a string, got \(other.typeName)")
-        }
-    }
-
-    func integer(_ name: String) throws -> Int {
-        switch fields[name] {
-        case nil, .null?: throw EventError.missingField(name)
-        case let .integer(value)?: return value
-        case let .number(value)?:
-            throw EventError.invalidField(name, problem: "must be a whole number, got \(value)")
-        case let other?: throw EventError.invalidField(name, problem: "must be a whole number, got \(other.typeName)")
-        }
-    }
-}

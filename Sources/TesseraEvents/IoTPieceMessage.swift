@@ -50,7 +50,7 @@ public enum IoTPieceMessage: Sendable, Equatable {
             throw EventError.tooLarge(bytes: event.count, limit: maxEventBytes,
                                       rule: "128 KB, the most an AWS IoT Core message carries")
         }
-        let fields = try EventFields(JSONValue.parse(event))
+        let fields = try EventObject(JSONValue.parse(event))
         let machineId = try identifier(fields, "machine_id")
         let label = try identifier(fields, "label")
         let count = try fields.integer("count")
@@ -65,11 +65,11 @@ public enum IoTPieceMessage: Sendable, Equatable {
         return .piece(machineId: machineId, label: label, index: count, data: try decodePiece(data, limits))
     }
 
-    static func identifier(_ fields: EventFields, _ name: String) throws -> String {
+    static func identifier(_ fields: EventObject, _ name: String) throws -> String {
         let value = try fields.string(name)
         let allowed = value.utf8.allSatisfy { PercentEncoding.isUnreserved($0) && $0 != UInt8(ascii: "~") }
         guard (1...128).contains(value.utf8.count), allowed, !value.hasPrefix(".") else {
-            throw EventError.invalidField(name, problem: "\(identifierRule), got \"\(value.prefix(140))\"")
+            throw EventError.invalidField(fields.at(name), problem: "\(identifierRule), got \"\(value.prefix(140))\"")
         }
         return value
     }
@@ -99,7 +99,7 @@ public enum IoTPieceMessage: Sendable, Equatable {
         return data
     }
 
-    static func checksum(_ fields: EventFields) throws -> String? {
+    static func checksum(_ fields: EventObject) throws -> String? {
         guard let value = try fields.optionalString("sha256") else { return nil }
         let hex = value.asciiLowercased
         guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
@@ -108,7 +108,7 @@ public enum IoTPieceMessage: Sendable, Equatable {
         return hex
     }
 
-    static func contentType(_ fields: EventFields) throws -> String? {
+    static func contentType(_ fields: EventObject) throws -> String? {
         guard let value = try fields.optionalString("content_type") else { return nil }
         let parts = value.split(separator: "/", omittingEmptySubsequences: false)
         let valid = value.utf8.count <= 100 && parts.count == 2 && parts.allSatisfy { part in

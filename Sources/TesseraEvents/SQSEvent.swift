@@ -45,13 +45,8 @@ extension ReassemblyRequest {
     /// Parses the body piece storage sends, strictly: identifiers in the safe set, a positive total,
     /// and a SHA-256 of 64 hex digits when present.
     static func parse(_ object: EventObject) throws -> ReassemblyRequest {
-        let machineId = try object.string("machine_id"), label = try object.string("label")
-        for (field, value) in [("machine_id", machineId), ("label", label)] {
-            guard (1...128).contains(value.utf8.count), !value.hasPrefix("."),
-                  value.utf8.allSatisfy({ PercentEncodingSafe.isIdentifierByte($0) }) else {
-                throw EventError.invalidField(object.at(field), problem: "\(IoTPieceMessage.identifierRule), got \"\(value.prefix(140))\"")
-            }
-        }
+        let machineId = try IoTPieceMessage.identifier(object, "machine_id")
+        let label = try IoTPieceMessage.identifier(object, "label")
         let pieces = try object.integer("pieces")
         guard pieces >= 1 else { throw EventError.invalidField(object.at("pieces"), problem: "must be 1 or more, got \(pieces)") }
         let sha = try object.optionalString("sha256")
@@ -59,13 +54,5 @@ extension ReassemblyRequest {
             throw EventError.invalidField(object.at("sha256"), problem: "must be 64 lower-case hexadecimal digits")
         }
         return ReassemblyRequest(machineId: machineId, label: label, pieces: pieces, sha256: sha)
-    }
-}
-
-/// The identifier alphabet (`A-Z a-z 0-9 . _ -`).
-enum PercentEncodingSafe {
-    static func isIdentifierByte(_ c: UInt8) -> Bool {
-        (48...57).contains(c) || (65...90).contains(c) || (97...122).contains(c)
-            || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
     }
 }
