@@ -42,13 +42,18 @@ public struct SNSEnvelope: Sendable, Equatable {
 }
 
 extension ReassemblyRequest {
+    /// The most pieces a picture can have: the ceiling of piece storage's `MAX_PIECES`.
+    public static let maxPieces = 100_000
+
     /// Parses the body piece storage sends, strictly: identifiers in the safe set, a positive total,
     /// and a SHA-256 of 64 hex digits when present.
     static func parse(_ object: EventObject) throws -> ReassemblyRequest {
         let machineId = try IoTPieceMessage.identifier(object, "machine_id")
         let label = try IoTPieceMessage.identifier(object, "label")
         let pieces = try object.integer("pieces")
-        guard pieces >= 1 else { throw EventError.invalidField(object.at("pieces"), problem: "must be 1 or more, got \(pieces)") }
+        guard (1...maxPieces).contains(pieces) else {
+            throw EventError.invalidField(object.at("pieces"), problem: "must be between 1 and \(maxPieces), got \(pieces)")
+        }
         let sha = try object.optionalString("sha256")
         if let sha, sha.utf8.count != 64 || !sha.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) {
             throw EventError.invalidField(object.at("sha256"), problem: "must be 64 lower-case hexadecimal digits")

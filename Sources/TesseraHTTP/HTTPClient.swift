@@ -79,6 +79,9 @@ public final class HTTPClient {
             set(tessera_curl_setopt_long(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1))
             set(tessera_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
             set(tessera_curl_setopt_long(handle, CURLOPT_TCP_NODELAY, 1))
+            // The path goes out exactly as given (and signed): libcurl would otherwise remove "." and
+            // ".." segments, so an S3 key like "a/../b.jpg" would name another object.
+            set(tessera_curl_setopt_long(handle, CURLOPT_PATH_AS_IS, 1))
             set(tessera_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, options.connectTimeoutMs))
             set(tessera_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeout))
             set(tessera_curl_setopt_ptr(handle, CURLOPT_USERAGENT, options.userAgent))

@@ -28,8 +28,11 @@ public final class PieceStorageHandler: LambdaHandler {
             let (outcome, end) = try store.storePiece(pictureId: pictureId, index: index, data: data, expiresAt: expiresAt)
             context.logger.info("piece \(index) of \(pictureId): \(outcome.rawValue) (\(data.count) bytes)")
             // The processor gave up on this picture for missing pieces: this one may complete it, so the
-            // request goes out again, without the device sending END again.
-            if outcome == .stored, end?.stalled == true, let reopened = try store.reopenStalled(pictureId: pictureId) {
+            // request goes out again, without the device sending END again. END is read again after the
+            // write: the processor marks `stalled` and then looks at the pieces again, so whichever
+            // writes last sees the other's write.
+            let stalled = outcome == .stored && end != nil ? try store.readEnd(pictureId: pictureId)?.stalled == true : false
+            if stalled, let reopened = try store.reopenStalled(pictureId: pictureId) {
                 let request = ReassemblyRequest(machineId: machineId, label: label, pieces: reopened.total,
                                                 sha256: reopened.sha256)
                 _ = try requestReassembly(request, end: reopened, store: store, sqs: sqs, context: context)

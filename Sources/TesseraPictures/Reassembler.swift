@@ -6,8 +6,10 @@ import TesseraSupport
 ///
 /// The pieces come from one consistent, paginated Query in piece order, so they are appended as they
 /// arrive and no page outlives its turn. The original is written (with its SHA-256 as S3's checksum
-/// and in its metadata) before any piece is deleted; a request for a picture already in S3 with the
-/// same checksum only finishes the clean-up, so redeliveries and crashes at any step are harmless.
+/// and in its metadata) before any piece is deleted, and the END record is marked `reassembled` with
+/// that SHA-256 before the clean-up starts. Pieces are deleted only when they provably belong to the
+/// original in S3: a whole set joined now, or the rest of a clean-up whose END carries the mark. So a
+/// redelivered or stale request never deletes the pieces of a newer upload under the same label.
 public struct Reassembler {
     /// What a reassembly came to.
     public enum Outcome: Sendable, Equatable {
@@ -21,6 +23,9 @@ public struct Reassembler {
         case notJPEG(reason: String)
         /// The joined picture is larger than the function can take.
         case tooLarge(bytes: Int, limit: Int)
+        /// The END record stored now is of another upload under the same name (another total or
+        /// checksum): this request is stale, and that upload has its own.
+        case stale(reason: String)
     }
 
     public let piecesTable: String
@@ -38,7 +43,9 @@ public struct Reassembler {
     public func reassemble(_ request: ReassemblyRequest, maxBytes: Int) throws -> Outcome {
         let picture = PictureKey(collection: request.machineId, name: request.label)
         let pictureId = PieceStore.pictureId(machineId: request.machineId, label: request.label)
-        var total = request.pieces
+        // Parsing caps it; this keeps the arithmetic below safe for any caller.
+        let total = min(max(request.pieces, 1), ReassemblyRequest.maxPieces)
+        var end: Item?
         var expected = 1
         var missing: [Int] = []
         var present: [Int] = []
@@ -53,8 +60,11 @@ public struct Reassembler {
                 guard let number = item["piece"]?.int else { continue }
                 present.append(number)
                 if number == 0 {
-                    // The END record is the authority on the total.
-                    total = item["total"]?.int ?? total
+                    end = item
+                    if let endTotal = item["total"]?.int, endTotal != request.pieces || item["sha256"]?.string != request.sha256 {
+                        return .stale(reason: "the END stored now has \(endTotal) pieces and sha256 "
+                            + "\(item["sha256"]?.string ?? "none"); the request has \(request.pieces) and \(request.sha256 ?? "none")")
+                    }
                     continue
                 }
                 guard number <= total, number >= expected, let data = item["data"]?.bytes else { continue }
@@ -70,12 +80,17 @@ public struct Reassembler {
         if expected <= total { missing.append(contentsOf: expected...total) }
 
         if !missing.isEmpty {
-            // A crash after the original was written but during the clean-up leaves pieces behind.
-            if let done = try alreadyStored(picture, request) {
-                try deletePieces(pictureId, present)
-                return done
+            // Pieces are missing, but the original may be in S3 already: an earlier run stored it.
+            guard let head = try s3.headObject(bucket: originalsBucket, key: picture.key),
+                  head.metadata["source"] == "iot", let sha = head.metadata["sha256"],
+                  request.sha256 == nil || request.sha256 == sha, head.metadata["pieces"] == String(total) else {
+                return .incomplete(total: total, missing: missing)
             }
-            return .incomplete(total: total, missing: missing)
+            // Only the rest of that run's own clean-up is deleted: its END carries the mark. Without an
+            // END (a duplicate request after the clean-up) what is there belongs to a newer upload.
+            if let end, end["reassembled"]?.string == sha { try deletePieces(pictureId, present) }
+            else if end != nil { return .incomplete(total: total, missing: missing) }
+            return .stored(key: picture.key, bytes: head.size, sha256: sha, alreadyThere: true)
         }
         guard size <= maxBytes else { return .tooLarge(bytes: size, limit: maxBytes) }
         let digest = hexString(SHA256.hash(joined))
@@ -90,17 +105,24 @@ public struct Reassembler {
             try s3.putObject(bucket: originalsBucket, key: picture.key, body: joined, contentType: "image/jpeg",
                              metadata: ["sha256": digest, "source": "iot", "pieces": String(total)])
         }
-        try deletePieces(pictureId, present)
+        // Without an END the pieces may be a newer upload's whose END is yet to come: that END's request
+        // will find this original and clean up; until then they cost only their TTL.
+        if end != nil {
+            try markReassembled(pictureId, sha256: digest)
+            try deletePieces(pictureId, present)
+        }
         return .stored(key: picture.key, bytes: joined.count, sha256: digest, alreadyThere: alreadyThere)
     }
 
-    /// The outcome of an earlier run that stored the original, if the original in S3 is that picture.
-    private func alreadyStored(_ picture: PictureKey, _ request: ReassemblyRequest) throws -> Outcome? {
-        guard let head = try s3.headObject(bucket: originalsBucket, key: picture.key),
-              head.metadata["source"] == "iot", let sha = head.metadata["sha256"],
-              request.sha256 == nil || request.sha256 == sha,
-              head.metadata["pieces"] == String(request.pieces) else { return nil }
-        return .stored(key: picture.key, bytes: head.size, sha256: sha, alreadyThere: true)
+    /// Marks the END record with the original's SHA-256 before the clean-up, so a run interrupted in it
+    /// can be finished, and nothing else can be taken for it. No END, nothing to mark.
+    private func markReassembled(_ pictureId: String, sha256: String) throws {
+        do {
+            try db.updateItem(table: piecesTable, key: ["pictureId": .s(pictureId), "piece": .number(0)],
+                              update: .init("SET #mark = :sha", names: ["#mark": "reassembled", "#piece": "piece"],
+                                            values: [":sha": .s(sha256)]), condition: "attribute_exists(#piece)")
+        } catch let error as AWSError where error.code == "ConditionalCheckFailedException" {
+        }
     }
 
     /// Deletes the pieces, END (piece 0) last, so an interrupted clean-up still shows what it was.

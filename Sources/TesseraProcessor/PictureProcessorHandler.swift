@@ -17,6 +17,10 @@ public final class PictureProcessorHandler: LambdaHandler {
     /// Made on first use: codec handles and buffers cost nothing at start-up then.
     private var renderer: RenditionRenderer?
 
+    /// A record is not started with less than this left, nor with less than a quarter of the time the
+    /// invocation had: at 128 MB Lambda gives a fraction of a core, so one large picture can take seconds.
+    static let recordReserveMilliseconds = 3_000
+
     public init(config: ProcessorConfig) {
         self.config = config
         aws = AWSClient(config: config.aws)
@@ -28,7 +32,15 @@ public final class PictureProcessorHandler: LambdaHandler {
         switch try ProcessorEvent.parse(event) {
         case let .queue(batch):
             var failed: [String] = []
+            let reserve = max(Self.recordReserveMilliseconds, context.remainingMilliseconds / 4)
             for record in batch.records {
+                // A record is not started without time for it: a decode cannot be cut short, and an
+                // answer after the deadline would return the whole batch, done records included.
+                if context.deadlineMilliseconds > 0 && context.remainingMilliseconds < reserve {
+                    log.warn("message \(record.messageId) goes back to the queue: under \(reserve) ms left")
+                    failed.append(record.messageId)
+                    continue
+                }
                 do {
                     try handle(record, aws: aws, log: log)
                 } catch {
@@ -79,33 +91,47 @@ public final class PictureProcessorHandler: LambdaHandler {
         let pieces = PieceOutcomes(table: config.piecesTable, db: db)
         let notifier = Notifier(topicARN: config.notifyTopicARN, sns: SNSClient(aws: aws))
         let picture = PictureKey(collection: request.machineId, name: request.label)
-        let outcome = try reassembler.reassemble(request, maxBytes: config.limits.maxInputBytes)
-        log.info("reassembly of \(picture): \(outcome)")
-        switch outcome {
-        case .stored:
-            return
-        case let .incomplete(total, missing):
-            guard receiveCount >= config.reassemblyMaxAttempts else {
-                throw ReassemblyError.piecesMissing(picture: "\(picture)", missing: PieceRanges.describe(missing),
-                                                    attempt: receiveCount, of: config.reassemblyMaxAttempts)
-            }
-            // The last attempt: say so once, and leave a mark so a late piece asks again.
-            if try pieces.markStalled(request) {
+        var outcome = try reassembler.reassemble(request, maxBytes: config.limits.maxInputBytes)
+        var markedStalled = false
+        while true {
+            log.info("reassembly of \(picture): \(outcome)")
+            switch outcome {
+            case .stored, .stale:
+                return
+            case let .incomplete(total, missing):
+                guard receiveCount >= config.reassemblyMaxAttempts else {
+                    throw ReassemblyError.piecesMissing(picture: "\(picture)", missing: PieceRanges.describe(missing),
+                                                        attempt: receiveCount, of: config.reassemblyMaxAttempts)
+                }
+                if !markedStalled {
+                    // The last attempt: leave a mark so a late piece asks again, then look once more, since
+                    // a piece stored before the mark was read has not seen it (the piece side re-reads END
+                    // after its write, so one of the two always sees the other).
+                    guard try pieces.markStalled(request) else {
+                        throw ReassemblyError.gaveUp(picture: "\(picture)", missing: PieceRanges.describe(missing))
+                    }
+                    markedStalled = true
+                    outcome = try reassembler.reassemble(request, maxBytes: config.limits.maxInputBytes)
+                    continue
+                }
                 try notifier.incomplete(picture, pieces: total, missing: missing, checksumMismatch: false)
-            }
-            throw ReassemblyError.gaveUp(picture: "\(picture)", missing: PieceRanges.describe(missing))
-        case .checksumMismatch:
-            if try pieces.markSettled(request, as: "checksum-mismatch") {
-                try notifier.incomplete(picture, pieces: request.pieces, missing: [], checksumMismatch: true)
-            }
-        case let .notJPEG(reason):
-            if try pieces.markSettled(request, as: "not-jpeg") {
-                try notifier.failed(picture, errorType: "Imaging.UnsupportedFormat", message: reason)
-            }
-        case let .tooLarge(bytes, limit):
-            if try pieces.markSettled(request, as: "too-large") {
-                let error = ImagingError.inputTooLarge(bytes: bytes, limit: limit)
-                try notifier.failed(picture, errorType: error.errorType, message: error.description)
+                throw ReassemblyError.gaveUp(picture: "\(picture)", missing: PieceRanges.describe(missing))
+            case .checksumMismatch:
+                if try pieces.markSettled(request, as: "checksum-mismatch") {
+                    try notifier.incomplete(picture, pieces: request.pieces, missing: [], checksumMismatch: true)
+                }
+                return
+            case let .notJPEG(reason):
+                if try pieces.markSettled(request, as: "not-jpeg") {
+                    try notifier.failed(picture, errorType: "Imaging.UnsupportedFormat", message: reason)
+                }
+                return
+            case let .tooLarge(bytes, limit):
+                if try pieces.markSettled(request, as: "too-large") {
+                    let error = ImagingError.inputTooLarge(bytes: bytes, limit: limit)
+                    try notifier.failed(picture, errorType: error.errorType, message: error.description)
+                }
+                return
             }
         }
     }

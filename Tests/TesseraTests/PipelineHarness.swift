@@ -17,7 +17,7 @@ final class PipelineHarness {
     let storage: ChildProcess, processor: ChildProcess
 
     init(maxAttempts: Int = 3, variables: [String: String] = Emulator.variables,
-         extra: [String: String] = [:]) throws {
+         extra: [String: String] = [:], invocationTimeoutMs: Int = 60_000) throws {
         aws = AWSClient(config: try AWSConfig.fromEnvironment(Environment(variables)),
                         retryPolicy: RetryPolicy(baseDelay: 0.05))
         db = DynamoDBClient(aws: aws); s3 = S3Client(aws: aws); sqs = SQSClient(aws: aws); sns = SNSClient(aws: aws)
@@ -46,7 +46,7 @@ final class PipelineHarness {
         env.merge(extra) { _, new in new }
         storageAPI = try LocalRuntimeAPI(functionARN: "arn:aws:lambda:us-east-1:123456789012:function:piece-storage")
         processorAPI = try LocalRuntimeAPI(functionARN: "arn:aws:lambda:us-east-1:123456789012:function:picture-processor",
-                                           invocationTimeoutMs: 60_000)
+                                           invocationTimeoutMs: invocationTimeoutMs)
         env["AWS_LAMBDA_RUNTIME_API"] = storageAPI.endpoint
         storage = try FunctionProcess.start("piece-storage", environment: env)
         env["AWS_LAMBDA_RUNTIME_API"] = processorAPI.endpoint

@@ -116,6 +116,79 @@ import TesseraSupport
         #expect(try h.pieceRows("cam-7/straggler").isEmpty)
     }
 
+    @Test func aReusedLabelNeverLosesTheNewUploadsPieces() throws {
+        let h = try PipelineHarness()
+        defer { h.stop() }
+        // A device that always sends "latest", without checksums: photo A, then photo B.
+        func unsummed(_ bytes: [UInt8]) -> [String] {
+            let parts = IoTPieceMessage.split(bytes, machineId: "cam-7", label: "latest", pieceBytes: (bytes.count + 2) / 3)
+            return parts.map { message in
+                guard case let .end(machine, label, total, _, _) = message else { return message.json }
+                return IoTPieceMessage.end(machineId: machine, label: label, total: total, sha256: nil, contentType: nil).json
+            }
+        }
+        let a = unsummed(Self.photo)
+        for message in a { _ = h.deliver(message) }
+        try h.drain(h.reassemblyQueue)
+        let other = try Fixtures.bytes("photos/ladybird-420.jpg")
+        let b = unsummed(other)
+        #expect(a.count == b.count, "both photos in the same number of pieces, so totals match")
+        // B's pieces 2.. and END, then A's request delivered again (at least once), then B's own request.
+        for message in b.dropFirst() { _ = h.deliver(message) }
+        let aRequest = #"{"machine_id":"cam-7","label":"latest","pieces":\#(a.count - 1)}"#
+        try h.sqs.sendMessage(queueURL: h.reassemblyQueue, body: aRequest)
+        for _ in 0..<2 { try h.poll(h.reassemblyQueue); sleep(1) }
+        #expect(try h.pieceRows("cam-7/latest").count == b.count - 1, "B's pieces and END must all still be there")
+        _ = h.deliver(b[0])
+        sleep(1)
+        try h.drain(h.reassemblyQueue)
+        #expect(try h.s3.getObject(bucket: h.originals, key: "cam-7/latest.jpg", maxBytes: 1 << 20).bytes == other,
+                "\(h.logs)")
+        #expect(try h.pieceRows("cam-7/latest").isEmpty)
+    }
+
+    @Test func aStaleRequestDoesNotTouchANewerUpload() throws {
+        let h = try PipelineHarness()
+        defer { h.stop() }
+        let a = pieces("reused")
+        for message in a { _ = h.deliver(message) }
+        try h.drain(h.reassemblyQueue)
+        // B begins (pieces 1-2, no END yet) when A's request comes again.
+        let other = try Fixtures.bytes("photos/ladybird-422.jpg")
+        let b = pieces("reused", bytes: other, size: (other.count + 3) / 4)
+        #expect(b.count == 5)
+        for message in b.prefix(2) { _ = h.deliver(message) }
+        let sha = hexString(SHA256.hash(Self.photo))
+        try h.sqs.sendMessage(queueURL: h.reassemblyQueue,
+                              body: #"{"machine_id":"cam-7","label":"reused","pieces":\#(a.count - 1),"sha256":"\#(sha)"}"#)
+        let polls = try h.drain(h.reassemblyQueue)
+        #expect(polls.map(\.failed) == [[]], "a stale request is done with, not retried")
+        #expect(try h.pieceRows("cam-7/reused").count == 2, "B's pieces were deleted\n\(h.logs)")
+    }
+
+    @Test func aHugePieceCountFailsItsRecordAloneAndNothingCrashes() throws {
+        let h = try PipelineHarness()
+        defer { h.stop() }
+        let good = s3Body(bucket: h.originals, encodedKey: "x/good.jpg", sequencer: "01", size: Self.photo.count)
+        try h.s3.putObject(bucket: h.originals, key: "x/good.jpg", body: Self.photo, contentType: "image/jpeg")
+        let huge = #"{"machine_id":"m","label":"huge","pieces":9223372036854775807}"#
+        #expect(h.processorAPI.invoke(sqsEvent([huge, good]), timeout: 60)
+            == .response(Array(#"{"batchItemFailures":[{"itemIdentifier":"m-0"}]}"#.utf8)), "\(h.logs)")
+        #expect(h.processor.isRunning)
+        #expect(try h.picture("x", "good")?["status"] == .s("ready"))
+    }
+
+    @Test func recordsAreNotStartedWithoutTimeForThem() throws {
+        let h = try PipelineHarness(invocationTimeoutMs: 2_000)
+        defer { h.stop() }
+        let bodies = (0..<3).map { s3Body(bucket: h.originals, encodedKey: "x/\($0).jpg", sequencer: "0\($0)", size: 1) }
+        let start = UTCTime.nowMilliseconds()
+        let outcome = h.processorAPI.invoke(sqsEvent(bodies), timeout: 60)
+        #expect(outcome == .response(Array(
+            #"{"batchItemFailures":[{"itemIdentifier":"m-0"},{"itemIdentifier":"m-1"},{"itemIdentifier":"m-2"}]}"#.utf8)))
+        #expect(UTCTime.nowMilliseconds() - start < 1_000)
+    }
+
     @Test func aChecksumMismatchIsReportedOnceAndNotRetried() throws {
         let h = try PipelineHarness()
         defer { h.stop() }
