@@ -76,8 +76,11 @@ public final class PieceStorageHandler: LambdaHandler {
             policy.waitMilliseconds = max(0, min(policy.waitMilliseconds, context.remainingMilliseconds - 2_000))
         }
         let pictureId = PieceStore.pictureId(machineId: request.machineId, label: request.label)
+        var reserveScope = CallScope(context)
+        reserveScope.marginMilliseconds = 150
+        let reserve = PieceStore(table: config.piecesTable, db: DynamoDBClient(aws: aws.scoped(reserveScope)))
         return try store.requestReassembly(pictureId: pictureId, end: end, token: Self.claimToken(context),
-                                           policy: policy) { sendBy in
+                                           policy: policy, releasingWith: reserve) { sendBy in
             // The send gives up before the claim's lease ends, so a live holder never sends after
             // another delivery could have taken the claim over.
             let sender = context.deadlineMilliseconds > 0 && context.deadlineMilliseconds <= sendBy ? sqs

@@ -53,7 +53,7 @@ extension PieceStore {
     /// (the claim's end less the safety margin). `token` must be unique to this invocation.
     public func requestReassembly(pictureId: String, end: EndRecord, token: String,
                                   policy: ReassemblyClaimPolicy = .init(),
-                                  now: () -> Int = UTCTime.nowMilliseconds,
+                                  now: () -> Int = UTCTime.nowMilliseconds, releasingWith reserve: PieceStore? = nil,
                                   send: (_ deadlineMilliseconds: Int) throws -> Void) throws -> ReassemblyOutcome {
         let waitUntil = now() + policy.waitMilliseconds
         var record = end
@@ -75,7 +75,9 @@ extension PieceStore {
                         try send(until - policy.safetyMilliseconds)
                     } catch {
                         // Let the next delivery (or Lambda's retry of this one) claim at once.
-                        _ = try? releaseClaim(pictureId: pictureId, token: token)
+                        // With `reserve` (bound to the time kept back for reporting): a send that failed
+                        // on the deadline has used up this store's own time.
+                        _ = try? (reserve ?? self).releaseClaim(pictureId: pictureId, token: token)
                         throw error
                     }
                     do {

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TesseraAWS
 import TesseraLocal
 import TesseraSupport
 
@@ -120,6 +121,35 @@ struct RuntimeProcessTests {
         #expect(elapsed < timeoutMs, "the error came \(elapsed) ms after the start, past the \(timeoutMs) ms deadline")
         #expect(elapsed > timeoutMs - 1_000, "it gave up after \(elapsed) ms, long before it had to")
         #expect(function.isRunning)
+    }
+
+    @Test func aSendThatHangsPastTheDeadlineGivesItsClaimBack() throws {
+        let hanging = try HangingListener()
+        defer { hanging.close() }
+        let db = DynamoDBClient(aws: try Emulator.client())
+        let table = Emulator.uniqueName("pieces")
+        try db.createTable(.init(name: table, partitionKey: ("pictureId", "S"), sortKey: ("piece", "N")))
+        let api = try LocalRuntimeAPI(invocationTimeoutMs: 3_000)
+        defer { api.stop() }
+        var environment = Emulator.variables
+        environment.merge(["AWS_LAMBDA_RUNTIME_API": api.endpoint, "PIECES_TABLE": table,
+                           "REASSEMBLY_QUEUE_URL": "http://127.0.0.1:\(hanging.port)/123456789012/q",
+                           "AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:\(hanging.port)"]) { _, new in new }
+        let function = try FunctionProcess.start("piece-storage", environment: environment)
+        defer { function.terminate() }
+        waitForPoll(api)
+        let start = UTCTime.nowMilliseconds()
+        let end = #"{"machine_id":"cam-1","label":"photo","count":3,"data":"END"}"#
+        guard case let .error(type, message, _)? = api.invoke(Array(end.utf8), timeout: 10) else {
+            Issue.record("expected an error post\n\(function.log)")
+            return
+        }
+        #expect(UTCTime.nowMilliseconds() - start < 3_000)
+        #expect(type == "AWS.DeadlineExceeded" && message.contains("sqs SendMessage"), "\(message)")
+        let record = try #require(try db.getItem(table: table, key: ["pictureId": .s("cam-1/photo"), "piece": .number(0)],
+                                                 consistentRead: true))
+        #expect(record["claimToken"] == nil && record["claimedUntil"] == nil,
+                "the claim must be given back so the retry can send at once: \(record)")
     }
 }
 
