@@ -18,6 +18,9 @@ struct OriginalProcessor {
         case skipped(String)
     }
 
+    /// S3's longest key, in bytes.
+    static let maxKeyBytes = 1_024
+
     let config: ProcessorConfig
     let s3: S3Client
     let pictures: PicturesTable
@@ -34,6 +37,12 @@ struct OriginalProcessor {
         let version = PictureVersion(sequencer: event.sequencer, eventTimeMilliseconds: event.eventTimeMilliseconds)
         guard try pictures.standing(of: picture, version) == .current else {
             return .skipped("this version of \(event.key) was handled already, or a newer one was")
+        }
+        // S3 keys stop at 1024 bytes: a rendition's key is its name, a slash and the original's key.
+        if let longest = config.renditions.map(\.name).max(by: { $0.utf8.count < $1.utf8.count }),
+           longest.utf8.count + 1 + event.key.utf8.count > Self.maxKeyBytes {
+            return try fail(picture, version, event, ProcessorError.keyTooLong(
+                key: event.key, renditionKeyBytes: longest.utf8.count + 1 + event.key.utf8.count), head: nil)
         }
         let started = UTCTime.nowMilliseconds()
         let object: S3Client.Object
@@ -94,7 +103,7 @@ struct OriginalProcessor {
     }
 
     /// Records and notifies a picture that can never be processed.
-    private func fail(_ picture: PictureKey, _ version: PictureVersion, _ event: S3ObjectEvent, _ error: ImagingError,
+    private func fail(_ picture: PictureKey, _ version: PictureVersion, _ event: S3ObjectEvent, _ error: any LambdaReportableError,
                       head: S3Client.ObjectHead?) throws -> Outcome {
         var item = Self.describe(event, head)
         item["status"] = .s("failed")
@@ -119,5 +128,19 @@ struct OriginalProcessor {
         if let sha = head?.metadata["sha256"] { item["sha256"] = .s(sha) }
         if let sequencer = event.sequencer { item["sequencer"] = .s(sequencer) }
         return item
+    }
+}
+
+/// Why an original can never get its renditions, other than its pixels.
+enum ProcessorError: LambdaReportableError, Equatable {
+    case keyTooLong(key: String, renditionKeyBytes: Int)
+
+    var errorType: String { "Tessera.KeyTooLong" }
+
+    var description: String {
+        switch self {
+        case let .keyTooLong(key, bytes):
+            "the renditions of \"\(key.prefix(60))...\" would need keys of \(bytes) bytes, over S3's 1024: shorten the original's key"
+        }
     }
 }

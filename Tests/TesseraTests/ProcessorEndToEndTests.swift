@@ -178,6 +178,18 @@ import TesseraSupport
         #expect(try h.picture("x", "good")?["status"] == .s("ready"))
     }
 
+    @Test func anOriginalWhoseRenditionKeysWouldBeTooLongFailsOnce() throws {
+        let h = try PipelineHarness()
+        defer { h.stop() }
+        let key = "long/" + String(repeating: "k", count: 1_014) + ".jpg"  // 1023 bytes: "thumb/" makes 1029
+        try h.s3.putObject(bucket: h.originals, key: key, body: Self.photo, contentType: "image/jpeg")
+        let body = s3Body(bucket: h.originals, encodedKey: key, sequencer: "01", size: Self.photo.count)
+        #expect(h.processorAPI.invoke(sqsEvent([body]), timeout: 60) == .response(Array(#"{"batchItemFailures":[]}"#.utf8)),
+                "\(h.logs)")
+        let failed = events(try h.notifications(), "picture.failed")
+        #expect(failed.count == 1 && (failed.first?["error"] as? [String: String])?["type"] == "Tessera.KeyTooLong")
+    }
+
     @Test func recordsAreNotStartedWithoutTimeForThem() throws {
         let h = try PipelineHarness(invocationTimeoutMs: 2_000)
         defer { h.stop() }
