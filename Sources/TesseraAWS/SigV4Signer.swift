@@ -114,11 +114,20 @@ public struct SigV4Signer: Sendable {
             .joined(separator: "\n")
         let stringToSign = ["AWS4-HMAC-SHA256", date.timestamp, scope(date),
                             hexString(SHA256.hash(canonicalRequest.utf8))].joined(separator: "\n")
-        var key = hmacSHA256(key: Array("AWS4\(credentials.secretAccessKey)".utf8), message: date.day.utf8)
-        for part in [region, service, "aws4_request"] { key = hmacSHA256(key: key, message: part.utf8) }
-        let signature = hexString(hmacSHA256(key: key, message: stringToSign.utf8))
-        return Artifacts(canonicalRequest: canonicalRequest, stringToSign: stringToSign, signature: signature)
+        return Artifacts(canonicalRequest: canonicalRequest, stringToSign: stringToSign,
+                         signature: signature(of: stringToSign, day: date.day))
     }
+
+    /// The hex HMAC of `text` under the day's signing key: what every SigV4 signature is, and, with a
+    /// base64 policy as the text, the signature of an S3 POST form.
+    public func signature(of text: String, day: String) -> String {
+        var key = hmacSHA256(key: Array("AWS4\(credentials.secretAccessKey)".utf8), message: day.utf8)
+        for part in [region, service, "aws4_request"] { key = hmacSHA256(key: key, message: part.utf8) }
+        return hexString(hmacSHA256(key: key, message: text.utf8))
+    }
+
+    /// `<access key>/<day>/<region>/<service>/aws4_request`.
+    public func credentialScope(_ date: AmzDate) -> String { "\(credentials.accessKeyId)/\(scope(date))" }
 
     func canonicalPath(_ wirePath: String) -> String {
         switch pathRule {
