@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "piece-storage", targets: ["piece-storage"]),
         .executable(name: "picture-processor", targets: ["picture-processor"]),
+        .executable(name: "picture-api", targets: ["picture-api"]),
         .executable(name: "tessera", targets: ["tessera"]),
         // The core library the functions share, layer by layer.
         .library(name: "TesseraCore", targets: [
@@ -41,9 +42,9 @@ let package = Package(
         .target(name: "TesseraEvents", dependencies: ["TesseraSupport"]),
         // JPEG inspect, limits, decode, resample, encode.
         .target(name: "TesseraImaging", dependencies: ["CTurboJPEG", "TesseraSupport"]),
-        // The domain: piece store and the functions' handlers.
+        // The domain: piece store, the functions' handlers, picture-api's routes and page (zlib for gzip).
         .target(name: "TesseraPictures", dependencies: [
-            "TesseraSupport", "TesseraRuntime", "TesseraAWS", "TesseraEvents",
+            "CZlib", "TesseraSupport", "TesseraRuntime", "TesseraAWS", "TesseraEvents",
         ]),
         // picture-processor's work: reassembly and resize, the one part of the domain that needs pixels
         // (so piece-storage and picture-api never link libturbojpeg).
@@ -57,6 +58,7 @@ let package = Package(
 
         .executableTarget(name: "piece-storage", dependencies: ["TesseraRuntime", "TesseraPictures"]),
         .executableTarget(name: "picture-processor", dependencies: ["TesseraRuntime", "TesseraProcessor"]),
+        .executableTarget(name: "picture-api", dependencies: ["TesseraRuntime", "TesseraPictures"]),
         // The developer and device CLI: `tessera send`, `tessera resize`, `tessera inspect`, `tessera local`.
         .executableTarget(name: "tessera", dependencies: [
             "TesseraSupport", "TesseraAWS", "TesseraEvents", "TesseraImaging", "TesseraPictures", "TesseraLocal",
@@ -69,7 +71,7 @@ let package = Package(
                           path: "Benchmarks/processor-bench"),
 
         .testTarget(name: "TesseraTests", dependencies: [
-            "TesseraSupport", "TesseraHTTP", "TesseraRuntime", "TesseraAWS", "TesseraEvents", "TesseraImaging",
+            "CZlib", "TesseraSupport", "TesseraHTTP", "TesseraRuntime", "TesseraAWS", "TesseraEvents", "TesseraImaging",
             "TesseraPictures", "TesseraProcessor", "TesseraLocal",
         ]),
     ]

@@ -13,10 +13,11 @@ struct LayeringTests {
         return ldd.log.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
-    @Test func pieceStorageDoesNotLinkTurboJPEG() throws {
-        let libraries = try neededLibraries("piece-storage")
+    @Test(arguments: ["piece-storage", "picture-api"])
+    func functionsWithoutPixelsDoNotLinkTurboJPEG(_ function: String) throws {
+        let libraries = try neededLibraries(function)
         #expect(libraries.contains { $0.hasPrefix("libcurl") }, "ldd printed \(libraries)")
-        #expect(!libraries.contains { $0.contains("turbojpeg") }, "piece-storage links \(libraries)")
+        #expect(!libraries.contains { $0.contains("turbojpeg") }, "\(function) links \(libraries)")
     }
 
     @Test func theCLIDoesLinkTurboJPEG() throws {

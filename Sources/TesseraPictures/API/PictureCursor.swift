@@ -1,0 +1,70 @@
+import TesseraEvents
+import TesseraSupport
+
+/// The opaque `cursor` of a pictures listing: where the next page starts, with an HMAC so a client
+/// can carry it but not forge one (a made-up cursor would start a query at a key of its choosing).
+///
+/// Layout before base64url: version 1, the collection's length (2 bytes), the collection, the last
+/// name listed, then a 16-byte HMAC-SHA256 of all that under the configured key.
+public struct PictureCursor: Sendable, Equatable {
+    public let collection: String
+    public let name: String
+
+    static let macBytes = 16
+    /// Far above any real cursor (two 1024-byte keys); refused before any decoding work.
+    static let maxTextLength = 4096
+
+    public init(collection: String, name: String) {
+        self.collection = collection
+        self.name = name
+    }
+
+    /// The cursor's text.
+    public func encoded(key: [UInt8]) -> String {
+        var payload: [UInt8] = [1, UInt8(collection.utf8.count >> 8), UInt8(collection.utf8.count & 0xFF)]
+        payload += collection.utf8
+        payload += name.utf8
+        payload += hmacSHA256(key: key, message: payload).prefix(Self.macBytes)
+        return Base64URL.encode(payload)
+    }
+
+    /// The cursor a client sent back, for a listing of `collection`; a 400 for anything else.
+    public static func decode(_ text: String, key: [UInt8], collection: String) throws(APIError) -> PictureCursor {
+        let forged = APIError.invalid("InvalidCursor",
+            "cursor is not one this API handed out (it was changed, cut, or made by another deployment); "
+            + "start again without a cursor")
+        guard text.utf8.count <= maxTextLength, let bytes = Base64URL.decode(text), bytes.count >= 3 + macBytes else {
+            throw forged
+        }
+        let payload = Array(bytes.dropLast(macBytes))
+        let expected = hmacSHA256(key: key, message: payload).prefix(macBytes)
+        // Constant time: how many leading bytes match must not show in the timing.
+        var difference: UInt8 = 0
+        for (a, b) in zip(expected, bytes.suffix(macBytes)) { difference |= a ^ b }
+        guard difference == 0, payload[0] == 1 else { throw forged }
+        let length = Int(payload[1]) << 8 | Int(payload[2])
+        guard 3 + length <= payload.count,
+              let cursorCollection = String(validating: payload[3..<3 + length], as: UTF8.self),
+              let name = String(validating: payload[(3 + length)...], as: UTF8.self) else { throw forged }
+        guard cursorCollection == collection else {
+            throw APIError.invalid("InvalidCursor", "cursor belongs to a listing of another collection, not \(jsonQuoted(collection))")
+        }
+        return PictureCursor(collection: cursorCollection, name: name)
+    }
+}
+
+/// RFC 4648 §5 base64url without padding, decoded strictly (one text for each byte string).
+enum Base64URL {
+    static func encode(_ bytes: [UInt8]) -> String {
+        var text = StrictBase64.encode(bytes)
+        while text.hasSuffix("=") { text.removeLast() }
+        return String(text.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
+    }
+
+    static func decode(_ text: String) -> [UInt8]? {
+        guard !text.contains("+"), !text.contains("/"), !text.contains("=") else { return nil }
+        var standard = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
+        while standard.utf8.count % 4 != 0 { standard += "=" }
+        return try? StrictBase64.decode(standard.utf8)
+    }
+}

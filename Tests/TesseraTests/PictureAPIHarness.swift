@@ -1,0 +1,94 @@
+import CZlib
+import Foundation
+import TesseraAWS
+import TesseraHTTP
+import TesseraLocal
+import TesseraSupport
+
+/// The real picture-api binary behind a local Runtime API and the local HTTP API endpoint: DynamoDB on
+/// the emulator that checks signatures, S3 (presigned URLs) on the one that cannot while checking.
+final class PictureAPIHarness {
+    let db: DynamoDBClient
+    let openS3: S3Client
+    let table = Emulator.uniqueName("pictures"), originals = Emulator.uniqueName("originals"),
+        renditions = Emulator.uniqueName("renditions")
+    let runtime: LocalRuntimeAPI
+    let gateway: LocalAPIGateway
+    let function: ChildProcess
+    let http = HTTPClient()
+    static let allowedOrigin = "https://photos.example"
+
+    init(extra: [String: String] = [:]) throws {
+        let aws = try Emulator.client()
+        db = DynamoDBClient(aws: aws)
+        openS3 = S3Client(aws: try Emulator.openClient())
+        try db.createTable(.init(name: table, partitionKey: ("collection", "S"), sortKey: ("name", "S")))
+        try openS3.createBucket(originals)
+        try openS3.createBucket(renditions)
+        var env = Emulator.variables
+        env["AWS_ENDPOINT_URL_S3"] = Emulator.openVariables["AWS_ENDPOINT_URL"]
+        env.merge(["ORIGINALS_BUCKET": originals, "RENDITIONS_BUCKET": renditions, "PICTURES_TABLE": table,
+                   "ALLOWED_ORIGINS": "\(Self.allowedOrigin), http://localhost:3000", "MAX_UPLOAD_BYTES": "5000000",
+                   "CURSOR_SECRET": "a test secret of enough length", "AWS_LAMBDA_LOG_FORMAT": "JSON"]) { _, new in new }
+        env.merge(extra) { _, new in new }
+        runtime = try LocalRuntimeAPI(functionARN: "arn:aws:lambda:us-east-1:123456789012:function:picture-api")
+        env["AWS_LAMBDA_RUNTIME_API"] = runtime.endpoint
+        function = try FunctionProcess.start("picture-api", environment: env)
+        gateway = try LocalAPIGateway(runtime: runtime)
+    }
+
+    func stop() {
+        gateway.stop()
+        function.terminate()
+        runtime.stop()
+    }
+
+    /// A request to the API through the local endpoint.
+    func call(_ method: String, _ target: String, body: String? = nil, headers: [(String, String)] = []) throws -> HTTPResponse {
+        try http.send(HTTPRequest(method: method, url: "http://127.0.0.1:\(gateway.port)\(target)",
+                                  headers: HTTPHeaders(headers), body: body.map { Array($0.utf8) } ?? []))
+    }
+
+    func json(_ response: HTTPResponse) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(response.body)) as! [String: Any]
+    }
+
+    /// Writes a pictures-table item as picture-processor would.
+    func putPicture(collection: String, name: String, renditions: [String: (Int, Int)] = ["thumb": (256, 192), "half": (800, 600)],
+                    status: String = "ready") throws {
+        var map: [String: AttributeValue] = [:]
+        for (rendition, size) in renditions {
+            map[rendition] = .m(["key": .s("\(rendition)/\(collection)/\(name).jpg"), "width": .number(size.0),
+                                 "height": .number(size.1), "bytes": .number(1000)])
+        }
+        try db.putItem(table: table, item: [
+            "collection": .s(collection), "name": .s(name), "key": .s("\(collection)/\(name).jpg"), "bucket": .s(originals),
+            "status": .s(status), "source": .s("upload"), "width": .number(1600), "height": .number(1200),
+            "renditions": .m(map), "version": .s("00000001"), "notified": .bool(true), "reductionPercent": .n("46.5"),
+        ])
+    }
+}
+
+/// gzip's inverse, for checking compressed responses.
+func gunzip(_ bytes: [UInt8]) -> [UInt8]? {
+    var stream = z_stream()
+    guard inflateInit2_(&stream, 15 + 16, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
+    defer { inflateEnd(&stream) }
+    var output: [UInt8] = []
+    var input = bytes
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    var status: Int32 = Z_OK
+    input.withUnsafeMutableBufferPointer { source in
+        stream.next_in = source.baseAddress
+        stream.avail_in = uInt(source.count)
+        repeat {
+            chunk.withUnsafeMutableBufferPointer { target in
+                stream.next_out = target.baseAddress
+                stream.avail_out = uInt(target.count)
+                status = inflate(&stream, Z_NO_FLUSH)
+                output += target[0..<(target.count - Int(stream.avail_out))]
+            }
+        } while status == Z_OK
+    }
+    return status == Z_STREAM_END ? output : nil
+}
