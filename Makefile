@@ -16,3 +16,6 @@ build-PieceStorageFunction:
 
 build-PictureProcessorFunction:
 	$(call build_function,picture-processor)
+
+build-PictureApiFunction:
+	$(call build_function,picture-api)
