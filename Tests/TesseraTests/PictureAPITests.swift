@@ -190,6 +190,14 @@ final class PictureAPITests {
         // Names from keys dropped into the bucket keep their characters: they come back encoded once.
         try harness.putPicture(collection: "odd dir", name: "a+b é")
         #expect(try harness.call("GET", "/pictures/odd%20dir/a%2Bb%20%C3%A9").status == 200)
+        // A collection is the key up to its last `/`, so it may hold slashes, sent plain or encoded.
+        try harness.putPicture(collection: "2026/11//trip", name: "x")
+        for path in ["/pictures/2026/11//trip/x", "/pictures/2026%2F11%2F%2Ftrip/x"] {
+            let found = try harness.call("GET", path)
+            #expect(found.status == 200, "\(path)")
+            #expect(try harness.json(found)["collection"] as? String == "2026/11//trip")
+        }
+        #expect(try errorOf(try harness.call("GET", "/pictures/x/")).2 == "name must be 1 to 1024 bytes, got 0")
     }
 
     @Test func corsIsOnlyForAllowedOrigins() throws {

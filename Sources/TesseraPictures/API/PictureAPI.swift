@@ -41,12 +41,15 @@ public struct PictureAPI {
     }
 
     func route(_ request: APIGatewayRequest) throws -> APIGatewayResponse {
-        let segments = request.pathSegments
+        // Segments as sent, empty ones kept: collections from keys dropped into the bucket may hold
+        // `/` and even `//`, so `/pictures/a/b/name` is collection `a/b` (the key rule, DESIGN.md).
+        let segments = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+            .map { PercentEncoding.decode(String($0)) }
         let allow: [String]
-        switch segments.count {
-        case 0: allow = ["GET"]
-        case 1 where segments[0] == "uploads": allow = ["POST"]
-        case 1 where segments[0] == "pictures", 3 where segments[0] == "pictures": allow = ["GET"]
+        switch segments.first {
+        case "" where segments.count == 1: allow = ["GET"]
+        case "uploads" where segments.count == 1: allow = ["POST"]
+        case "pictures" where segments.count == 1 || segments.count >= 3: allow = ["GET"]
         default:
             throw APIError.notFound("no route for \(request.method) \(request.path); the routes are GET /, POST /uploads, "
                                     + "GET /pictures?collection=C and GET /pictures/{collection}/{name}")
@@ -55,11 +58,12 @@ public struct PictureAPI {
         guard allow.contains(request.method) || (request.method == "HEAD" && allow.contains("GET")) else {
             throw APIError.methodNotAllowed(request.method, request.path, allow: allow + ["OPTIONS"])
         }
-        switch (segments.first, segments.count) {
-        case (nil, _): return page.response
-        case ("uploads", _): return try upload(request)
-        case (_, 1): return try list(request)
-        default: return try picture(collection: segments[1], name: segments[2])
+        switch segments.first {
+        case "": return page.response
+        case "uploads": return try upload(request)
+        default:
+            guard segments.count >= 3 else { return try list(request) }
+            return try picture(collection: segments.dropFirst().dropLast().joined(separator: "/"), name: segments.last!)
         }
     }
 
