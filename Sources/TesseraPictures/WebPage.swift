@@ -149,6 +149,8 @@ dd { margin: 0; overflow-wrap: anywhere; }
   const NAME_RULE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
   const PAGE_SIZE = 24, MAX_LIMIT = 100;
   const POLL_MS = 3000, FAST_POLL_MS = 1000, WATCH_MS = 120000;
+  // Thumbnail URLs are presigned for a while (15 minutes by default): a tile whose image has not loaded by then gets a new one.
+  const TILE_URL_MS = 5 * 60 * 1000;
   // Relative API URLs work at "/" and under a stage prefix ("/prod/"); "/prod" without the slash needs its last segment.
   const base = location.pathname.endsWith("/") ? "" : `${location.pathname.split("/").pop()}/`;
   const enc = encodeURIComponent;
@@ -162,8 +164,9 @@ dd { margin: 0; overflow-wrap: anywhere; }
     node.append(...children.filter((child) => child !== null && child !== undefined));
     return node;
   }
+  // sessionStorage or localStorage; either may be missing or throw when the browser disables storage.
   function store(kind, key, value) {
-    try { if (value === undefined) return kind.getItem(key); kind.setItem(key, value); } catch { /* storage disabled */ }
+    try { if (value === undefined) return window[kind].getItem(key); window[kind].setItem(key, value); } catch { /* no storage */ }
     return null;
   }
   function formatBytes(n) {
@@ -188,17 +191,20 @@ dd { margin: 0; overflow-wrap: anywhere; }
 
   // ---- API calls (optional bearer token from "#token=...") ----
   const TOKEN_KEY = "tessera.token";
-  let token = store(sessionStorage, TOKEN_KEY);
+  let token = store("sessionStorage", TOKEN_KEY);
   {
     const params = new URLSearchParams(location.hash.slice(1));
     if (params.get("token")) {
       token = params.get("token");
-      store(sessionStorage, TOKEN_KEY, token);
+      store("sessionStorage", TOKEN_KEY, token);
       params.delete("token");
       const rest = params.toString();
       history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
     }
   }
+
+  // Server clock minus ours (from the Date header), to tell a new upload's item from an older version's.
+  let clockOffset = 0;
 
   async function api(path, options = {}) {
     const headers = { Accept: "application/json", ...(options.headers ?? {}) };
@@ -209,14 +215,14 @@ dd { margin: 0; overflow-wrap: anywhere; }
     } catch {
       throw new Error("Could not reach the picture API (network error).");
     }
+    const date = Date.parse(response.headers.get("Date") ?? "");
+    if (!Number.isNaN(date)) clockOffset = date - Date.now();
     const text = await response.text();
     let body = null;
     try { body = text ? JSON.parse(text) : null; } catch { body = null; }
     if (!response.ok) {
       const message = body?.error?.message ?? body?.message ?? `The picture API answered HTTP ${response.status}.`;
-      const error = new Error(message);
-      error.status = response.status;
-      throw error;
+      throw new Error(message);
     }
     return body;
   }
@@ -341,13 +347,15 @@ dd { margin: 0; overflow-wrap: anywhere; }
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ collection, name, contentType: "image/jpeg", bytes: file.size }),
       });
+      // The item is new once its uploadedAt (S3's event time) is past the grant, or it changed from what was shown.
+      const since = Date.now() + clockOffset - 2000;
       const before = gallery.collection === collection ? signature(gallery.items.find((item) => item.name === name)) : null;
       await postToStorage(grant, file);
       progress.max = 1;
       progress.value = 1;
       say(`Uploaded ${collection}/${name}; making its renditions…`);
-      store(localStorage, "tessera.collection", collection);
-      watch = { collection, name, before, until: Date.now() + WATCH_MS };
+      store("localStorage", "tessera.collection", collection);
+      watch = { collection, name, since, before, until: Date.now() + WATCH_MS };
       selectedFile = null;
       fileInput.value = "";
       autoName = "";
@@ -378,7 +386,9 @@ dd { margin: 0; overflow-wrap: anywhere; }
   function tileFor(item) {
     const sig = signature(item);
     const existing = tiles.get(item.name);
-    if (existing && existing.dataset.sig === sig) return existing;
+    const img = existing?.querySelector("img");
+    const loaded = !img || (img.complete && img.naturalWidth > 0);
+    if (existing?.dataset.sig === sig && (loaded || Date.now() - Number(existing.dataset.born) < TILE_URL_MS)) return existing;
     const state = item.status === "ready" || item.status === "failed" ? item.status : "processing";
     const url = safeURL(item.thumbnail?.url);
     const picture = url
@@ -388,7 +398,7 @@ dd { margin: 0; overflow-wrap: anywhere; }
     if (state === "failed") note = `Failed: ${item.error?.message ?? "unknown error"}`;
     else if (state === "processing") note = "Processing…";
     else if (typeof item.width === "number") note = size(item.width, item.height);
-    const button = el("button", { type: "button", class: `picture ${state}`, "data-name": item.name, "data-sig": sig },
+    const button = el("button", { type: "button", class: `picture ${state}`, "data-name": item.name, "data-sig": sig, "data-born": Date.now() },
       picture, el("span", { class: "caption" }, item.name, note ? el("span", { class: "note" }, note) : null));
     button.addEventListener("click", () => openDetail(gallery.collection, item.name, button).catch(sayError));
     tiles.set(item.name, button);
@@ -469,7 +479,8 @@ dd { margin: 0; overflow-wrap: anywhere; }
     if (watch.collection !== gallery.collection) { watch = null; return; }
     const item = gallery.items.find((candidate) => candidate.name === watch.name);
     const label = `${watch.collection}/${watch.name}`;
-    if (item && (item.status === "ready" || item.status === "failed") && signature(item) !== watch.before) {
+    const isNew = item && (Date.parse(item.uploadedAt) >= watch.since || (watch.before !== null && signature(item) !== watch.before));
+    if (isNew && (item.status === "ready" || item.status === "failed")) {
       if (item.status === "ready") say(`${label} is ready.`, "ok");
       else say(`${label} failed: ${item.error?.message ?? "unknown error"}`, "error");
       watch = null;
@@ -508,7 +519,7 @@ dd { margin: 0; overflow-wrap: anywhere; }
     event.preventDefault();
     const collection = $("search-collection").value.trim(), name = $("search-name").value.trim();
     if (!collection) { say("Enter a collection to search.", "error"); $("search-collection").focus(); return; }
-    store(localStorage, "tessera.collection", collection);
+    store("localStorage", "tessera.collection", collection);
     showCollection(collection);
     if (name) openDetail(collection, name, $("search")).catch(sayError);
     else say(`Showing “${collection}”.`);
@@ -582,7 +593,7 @@ dd { margin: 0; overflow-wrap: anywhere; }
   });
 
   // ---- Start ----
-  const remembered = store(localStorage, "tessera.collection");
+  const remembered = store("localStorage", "tessera.collection");
   if (remembered) {
     if (!nameProblem(remembered, "Collection")) collectionInput.value = remembered;
     showCollection(remembered);
