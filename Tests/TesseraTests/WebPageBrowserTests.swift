@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+import TesseraAWS
+import TesseraLocal
+import TesseraSupport
+
+/// The web page in headless Chromium against the local stack: a real photograph uploaded through the
+/// form goes to the emulator's S3 with the presigned POST, picture-processor makes its renditions from
+/// the bucket's notification, and the gallery and detail view show them. Any browser console error fails it.
+@Suite(.serialized)
+struct WebPageBrowserTests {
+    /// Where the screenshots go (kept after the run, for people to look at).
+    static let screenshots = Fixtures.directory.deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(".local/screenshots")
+
+    /// A fresh set of the stack's resources on the emulator without signature checking (browsers' POST
+    /// uploads carry a policy signature it cannot check), and both functions behind the local endpoint.
+    static func startStack() throws -> LocalPictureStack {
+        let aws = try Emulator.openClient()
+        let db = DynamoDBClient(aws: aws), s3 = S3Client(aws: aws), sqs = SQSClient(aws: aws), sns = SNSClient(aws: aws)
+        let pieces = Emulator.uniqueName("pieces"), pictures = Emulator.uniqueName("pictures")
+        let originals = Emulator.uniqueName("originals"), renditions = Emulator.uniqueName("renditions")
+        try db.createTable(.init(name: pieces, partitionKey: ("pictureId", "S"), sortKey: ("piece", "N")))
+        try db.createTable(.init(name: pictures, partitionKey: ("collection", "S"), sortKey: ("name", "S")))
+        try s3.createBucket(originals)
+        try s3.createBucket(renditions)
+        let resize = try sqs.createQueue(name: Emulator.uniqueName("resize"), attributes: ["VisibilityTimeout": "5"])
+        try s3.notifyQueueOnCreate(bucket: originals, queueARN: try sqs.queueARN(queueURL: resize))
+        let topic = try sns.createTopic(name: Emulator.uniqueName("notify"))
+        var env = Emulator.openVariables
+        env.merge(["PIECES_TABLE": pieces, "PICTURES_TABLE": pictures, "ORIGINALS_BUCKET": originals,
+                   "RENDITIONS_BUCKET": renditions, "NOTIFY_TOPIC_ARN": topic, "RESIZE_QUEUE_URL": resize,
+                   "REASSEMBLY_QUEUE_URL": "", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"]) { _, new in new }
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("page-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let bin = FunctionProcess.binDirectory
+        return try LocalPictureStack(apiBinary: bin.appendingPathComponent("picture-api").path,
+                                     processorBinary: bin.appendingPathComponent("picture-processor").path,
+                                     environment: env, logDirectory: logs)
+    }
+
+    func save(_ png: [UInt8], _ name: String) throws -> String {
+        try FileManager.default.createDirectory(at: Self.screenshots, withIntermediateDirectories: true)
+        let url = Self.screenshots.appendingPathComponent(name)
+        try Data(png).write(to: url)
+        return url.path
+    }
+
+    /// Whether the image the selector finds has loaded (a broken or pending image has no natural width).
+    func imageLoaded(_ browser: WebDriver, _ css: String) throws -> Bool {
+        try browser.executeScript("const i = document.querySelector(arguments[0]); return !!i && i.complete && i.naturalWidth > 0;",
+                                  [css]) as? Bool == true
+    }
+
+    @Test func aPhotoUploadedInThePageShowsUpInTheGalleryAndItsDetail() throws {
+        let stack = try Self.startStack()
+        defer { stack.stop() }
+        let browser = try WebDriver()
+        defer { browser.quit() }
+        let collection = Emulator.uniqueName("trip")
+        try browser.navigate(stack.url)
+
+        let field = try browser.waitFor("#collection")
+        try browser.clear(field)
+        try browser.sendKeys(field, collection)
+        try browser.sendKeys(try browser.find("#file"), Fixtures.url("photos/fresh-flower.jpg").path)
+        let name = try browser.find("#name")
+        try browser.clear(name)
+        try browser.sendKeys(name, "flower")
+        try browser.click(try browser.find("#upload"))
+
+        // The thumbnail appears once picture-processor has made it from the bucket's notification.
+        let tile = "#gallery button.picture[data-name=\"flower\"] img"
+        try browser.wait(until: "the uploaded photo's thumbnail is in the gallery", timeout: 90) { try imageLoaded(browser, tile) }
+        let galleryShot = try save(try browser.screenshot(), "gallery.png")
+
+        try browser.click(try browser.find("#gallery button.picture[data-name=\"flower\"]"))
+        let detail = try browser.waitFor("#detail")
+        try browser.wait(until: "the detail view is open", timeout: 10) { try browser.isDisplayed(detail) }
+        try browser.wait(until: "every rendition in the detail view has loaded", timeout: 30) {
+            try browser.executeScript("""
+                const images = [...document.querySelectorAll('#detail img')];
+                return images.length >= 2 && images.every(i => i.complete && i.naturalWidth > 0);
+                """) as? Bool == true
+        }
+        let text = try browser.text(detail)
+        for expected in ["half", "thumb", "1600 × 1203", "80,905 bytes", "upload", "ready"] {
+            #expect(text.contains(expected), "detail view lacks \(expected): \(text)")
+        }
+        let detailShot = try save(try browser.screenshot(), "detail.png")
+
+        // A phone-sized screen still shows the detail.
+        try browser.setWindowSize(width: 390, height: 844)
+        _ = try save(try browser.screenshot(), "detail-phone.png")
+        try browser.pressKeys("\u{E00C}")  // Escape closes the detail
+        try browser.wait(until: "Escape closes the detail view", timeout: 5) { try !browser.isDisplayed(detail) }
+
+        let errors = try browser.browserLog().filter { $0.level == "SEVERE" || $0.level == "WARNING" }
+        #expect(errors.isEmpty, "browser console: \(errors)")
+        print("screenshots: \(galleryShot), \(detailShot)")
+    }
+
+    @Test func theAPIsErrorsAreShownToTheUser() throws {
+        let stack = try Self.startStack()
+        defer { stack.stop() }
+        let browser = try WebDriver()
+        defer { browser.quit() }
+        try browser.navigate(stack.url)
+        // A collection that the page lets through only to have the API refuse it: the API's message shows.
+        try browser.executeScript("document.querySelector('#search-collection').value = arguments[0];", [String(repeating: "x", count: 1100)])
+        try browser.click(try browser.find("#search"))
+        let status = try browser.find("#status")
+        try browser.wait(until: "the API's error is shown", timeout: 10) {
+            try browser.text(status).contains("S3 keys, and so collections, have at most 1024")
+        }
+        // A file that is not a JPEG is refused in the page, before any upload.
+        let notJPEG = FileManager.default.temporaryDirectory.appendingPathComponent("not-a-photo-\(UUID().uuidString).jpg")
+        try Data("GIF89a, not a JPEG".utf8).write(to: notJPEG)
+        defer { try? FileManager.default.removeItem(at: notJPEG) }
+        try browser.sendKeys(try browser.find("#file"), notJPEG.path)
+        try browser.click(try browser.find("#upload"))
+        try browser.wait(until: "the page refuses a file that is not a JPEG", timeout: 10) {
+            try browser.text(status).lowercased().contains("jpeg")
+        }
+        let errors = try browser.browserLog().filter { $0.level == "SEVERE" }
+        // The API answered 400 on purpose; Chromium logs failed fetches as console errors, so only those are allowed.
+        #expect(errors.allSatisfy { $0.message.contains("400") }, "browser console: \(errors)")
+    }
+}
