@@ -71,6 +71,12 @@ public struct S3Presigner: Sendable {
                         fields: fields.map { .init(name: $0.0, value: $0.1) }, expiresAt: Self.expiry(date, expires))
     }
 
+    /// `scheme://host` of the bucket's presigned URLs, for a page's Content-Security-Policy.
+    public func origin(bucket: String) -> String {
+        let request = objectRequest("GET", bucket, "")
+        return "\(request.scheme)://\(request.host)"
+    }
+
     var signer: SigV4Signer {
         SigV4Signer(credentials: config.credentials, region: config.region, service: "s3")
     }

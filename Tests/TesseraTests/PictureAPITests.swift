@@ -28,6 +28,11 @@ final class PictureAPITests {
         #expect(plain.headers["content-type"] == "text/html; charset=utf-8")
         #expect(plain.headers["content-encoding"] == nil)
         #expect(plain.text.contains("data-max-upload-bytes=\"5000000\""))
+        // Only the page's own script and style run; images from the renditions bucket, uploads to the originals.
+        let policy = plain.headers["content-security-policy"] ?? ""
+        let s3 = Emulator.openVariables["AWS_ENDPOINT_URL"]!
+        #expect(policy.hasPrefix("default-src 'none'; script-src 'sha256-"))
+        #expect(policy.contains("img-src \(s3) data:; connect-src 'self' \(s3);"))
         let zipped = try harness.call("GET", "/", headers: [("Accept-Encoding", "br, gzip;q=0.8")])
         #expect(zipped.headers["content-encoding"] == "gzip")
         #expect(zipped.body.count < plain.body.count)

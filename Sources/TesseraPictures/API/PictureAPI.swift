@@ -15,7 +15,9 @@ public struct PictureAPI {
         self.config = config
         self.db = db
         presigner = S3Presigner(config: config.aws)
-        page = WebPageCache(maxUploadBytes: config.maxUploadBytes)
+        page = WebPageCache(maxUploadBytes: config.maxUploadBytes,
+                            imageOrigin: presigner.origin(bucket: config.renditionsBucket),
+                            uploadOrigin: presigner.origin(bucket: config.originalsBucket))
     }
 
     /// The answer to one request, errors included (a failing AWS call is a 500 that names it).

@@ -4,8 +4,27 @@ import TesseraSupport
 /// The page as served: rendered and compressed on the first `GET /`, not at start-up, then kept.
 final class WebPageCache {
     let maxUploadBytes: Int
+    /// Where the page may load images from (renditions) and post to (originals): the buckets' origins.
+    let imageOrigin: String, uploadOrigin: String
 
-    init(maxUploadBytes: Int) { self.maxUploadBytes = maxUploadBytes }
+    init(maxUploadBytes: Int, imageOrigin: String, uploadOrigin: String) {
+        self.maxUploadBytes = maxUploadBytes
+        self.imageOrigin = imageOrigin
+        self.uploadOrigin = uploadOrigin
+    }
+
+    /// Only the page's own script and style run (by hash: a name shown in the page can never become
+    /// code), images come from the renditions bucket, uploads go to the originals bucket.
+    private(set) lazy var contentSecurityPolicy: String = {
+        let html = WebPage.template
+        func hash(_ tag: String) -> String {
+            guard let open = html.firstRange(of: "<\(tag)>"), let close = html.firstRange(of: "</\(tag)>") else { return "'none'" }
+            return "'sha256-" + StrictBase64.encode(SHA256.hash(html[open.upperBound..<close.lowerBound].utf8)) + "'"
+        }
+        return "default-src 'none'; script-src \(hash("script")); style-src \(hash("style")); "
+            + "img-src \(imageOrigin) data:; connect-src 'self' \(uploadOrigin); base-uri 'none'; form-action 'none'; "
+            + "frame-ancestors 'none'"
+    }()
 
     private(set) lazy var bytes: [UInt8] = Array(
         WebPage.template.replacingOccurrences(of: "__MAX_UPLOAD_BYTES__", with: String(maxUploadBytes)).utf8)
@@ -20,6 +39,7 @@ final class WebPageCache {
             ("X-Content-Type-Options", "nosniff"),
             ("Referrer-Policy", "no-referrer"),
             ("X-Frame-Options", "DENY"),
+            ("Content-Security-Policy", contentSecurityPolicy),
         ], body: bytes)
     }
 }
