@@ -37,10 +37,12 @@ public struct S3Presigner: Sendable {
 
     /// A PUT of the object with this content type and user metadata (`x-amz-meta-<name>`); S3 checks
     /// every signed header, so the uploader must send them as given.
-    public func putRequest(bucket: String, key: String, contentType: String, metadata: [(String, String)] = [],
-                           expires: Int, date: AmzDate = .now()) throws -> PutRequest {
+    /// With `contentLength`, that exact size is signed too, so the URL cannot carry a larger body.
+    public func putRequest(bucket: String, key: String, contentType: String, contentLength: Int? = nil,
+                           metadata: [(String, String)] = [], expires: Int, date: AmzDate = .now()) throws -> PutRequest {
         var request = objectRequest("PUT", bucket, key)
-        let headers = [("Content-Type", contentType)] + metadata.map { ("x-amz-meta-" + $0.0, $0.1) }
+        let headers = [("Content-Type", contentType)] + (contentLength.map { [("Content-Length", String($0))] } ?? [])
+            + metadata.map { ("x-amz-meta-" + $0.0, $0.1) }
         for (name, value) in headers { request.headers.set(name, value) }
         try signer.presign(&request, expires: expires, date: date)
         return PutRequest(url: request.url, headers: headers.map { .init(name: $0.0, value: $0.1) },

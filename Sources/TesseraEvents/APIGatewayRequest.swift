@@ -12,7 +12,8 @@ public struct APIGatewayRequest: Sendable, Equatable {
     public var format: Format
     /// Upper-case method (`GET`, `POST`, ...).
     public var method: String
-    /// The path as the client sent it, below the stage, still percent-encoded.
+    /// The path below the stage, percent-decoded once: HTTP APIs deliver `rawPath` decoded already,
+    /// REST APIs deliver `path` as sent, so that one is decoded here.
     public var path: String
     /// Header values by lower-case name; a header sent several times keeps each value.
     public var headers: [String: [String]]
@@ -47,10 +48,6 @@ public struct APIGatewayRequest: Sendable, Equatable {
         headers[name.asciiLowercased].map { $0.joined(separator: ", ") }
     }
 
-    /// The path's segments, each percent-decoded once (`/pictures/a%20b` → `["pictures", "a b"]`).
-    public var pathSegments: [String] {
-        path.split(separator: "/", omittingEmptySubsequences: true).map { PercentEncoding.decode(String($0)) }
-    }
 
     /// Parses an API Gateway proxy event: HTTP API 2.0 when it says `"version": "2.0"`, REST 1.0 when it
     /// has `httpMethod`; anything else is refused with the field that is wrong.
@@ -89,7 +86,7 @@ public struct APIGatewayRequest: Sendable, Equatable {
 
     static func parseRESTProxy(_ root: EventObject) throws -> APIGatewayRequest {
         var request = APIGatewayRequest(format: .restProxy, method: try method(root, "httpMethod"),
-                                        path: try rawPath(root, "path"))
+                                        path: PercentEncoding.decode(try rawPath(root, "path")))
         let multiHeaders = try stringListMap(root, "multiValueHeaders")
         if multiHeaders.isEmpty {
             for (name, value) in try stringMap(root, "headers") { request.headers[name.asciiLowercased, default: []].append(value) }

@@ -38,7 +38,12 @@ public final class HTTPServer: @unchecked Sendable {
     public var connectionCount: Int { state.withLock { accepted } }
 
     /// Listens on 127.0.0.1:`port` (0 picks a free port) and serves on background threads.
-    public init(port: UInt16 = 0, written: Written? = nil, handler: @escaping Handler) throws {
+    /// The largest request body accepted; a larger `Content-Length` is answered 413 before any of it is read.
+    public let maxBodyBytes: Int
+
+    public init(port: UInt16 = 0, maxBodyBytes: Int = 64 * 1024 * 1024, written: Written? = nil,
+                handler: @escaping Handler) throws {
+        self.maxBodyBytes = maxBodyBytes
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ServerError.socket("socket: \(errnoText())") }
         var yes: Int32 = 1
@@ -95,9 +100,19 @@ public final class HTTPServer: @unchecked Sendable {
 
     private func serve(_ fd: Int32) {
         defer { close(fd) }
-        var reader = SocketReader(fd: fd)
-        while let request = reader.readRequest() {
-            let response = handler(request)
+        var reader = SocketReader(fd: fd, maxBodyBytes: maxBodyBytes)
+        while let read = reader.readRequest() {
+            guard case let .request(request) = read else {
+                // Framing this server cannot follow: answer, then close, since the rest of the stream is unknown.
+                if case let .refused(status, reason) = read {
+                    _ = writeResponse(HTTPResponse(status: status, headers: HTTPHeaders([("Connection", "close")]),
+                                                   body: Array("{\"message\":\(jsonQuoted(reason))}".utf8)), to: fd)
+                }
+                return
+            }
+            var response = handler(request)
+            // A HEAD answer has the headers of a GET and no body (a body would be read as the next response).
+            if request.method == "HEAD" { response.body = [] }
             guard writeResponse(response, to: fd) else { return }
             written?(request, response)
             if request.headers["connection"]?.caseInsensitiveEquals("close") == true { return }
@@ -124,7 +139,9 @@ public final class HTTPServer: @unchecked Sendable {
         case 404: "Not Found"
         case 405: "Method Not Allowed"
         case 413: "Payload Too Large"
+        case 411: "Length Required"
         case 415: "Unsupported Media Type"
+        case 431: "Request Header Fields Too Large"
         case 500: "Internal Server Error"
         case 503: "Service Unavailable"
         default: "Status"
@@ -142,34 +159,62 @@ public enum ServerError: Error, CustomStringConvertible {
 
 /// Buffered reads of HTTP/1.1 requests from a socket.
 struct SocketReader {
+    /// What one read gave: a request, or a refusal to answer before closing.
+    enum Read {
+        case request(HTTPServer.Request)
+        case refused(status: Int, reason: String)
+    }
+
+    /// A request head larger than this is refused (servers commonly stop at 8 to 64 KB).
+    static let maxHeadBytes = 64 * 1024
+
     let fd: Int32
+    let maxBodyBytes: Int
     private var buffer: [UInt8] = []
     private var start = 0
 
-    init(fd: Int32) { self.fd = fd }
+    init(fd: Int32, maxBodyBytes: Int) {
+        self.fd = fd
+        self.maxBodyBytes = maxBodyBytes
+    }
 
-    mutating func readRequest() -> HTTPServer.Request? {
-        guard let headEnd = readUntilHeadEnd() else { return nil }
+    mutating func readRequest() -> Read? {
+        guard let headEnd = readUntilHeadEnd() else {
+            return buffer.count - start > Self.maxHeadBytes
+                ? .refused(status: 431, reason: "request head over \(Self.maxHeadBytes) bytes") : nil
+        }
         let head = String(decoding: buffer[start..<headEnd], as: UTF8.self)
         start = headEnd + 4
         var lines = head.split(separator: "\r\n", omittingEmptySubsequences: false)
         let requestLine = lines.removeFirst().split(separator: " ")
-        guard requestLine.count >= 2 else { return nil }
+        guard requestLine.count == 3, requestLine[1].hasPrefix("/"),
+              requestLine[0].utf8.allSatisfy({ (0x41...0x5A).contains($0) }) else {
+            return .refused(status: 400, reason: "malformed request line")
+        }
         var headers = HTTPHeaders()
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { continue }
             headers.add(String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingHTTPWhitespace())
         }
-        let length = headers["content-length"].flatMap { Int($0) } ?? 0
-        guard length >= 0, fill(upTo: start + length) else { return nil }
+        guard headers["transfer-encoding"] == nil else {
+            return .refused(status: 411, reason: "chunked bodies are not supported; send a Content-Length")
+        }
+        let lengths = headers.values("content-length")
+        guard lengths.count <= 1, let length = lengths.isEmpty ? 0 : Int(lengths[0]), length >= 0 else {
+            return .refused(status: 400, reason: "Content-Length must be one whole number of bytes")
+        }
+        guard length <= maxBodyBytes else {
+            return .refused(status: 413, reason: "body of \(length) bytes is over the \(maxBodyBytes)-byte limit")
+        }
+        guard fill(upTo: start + length) else { return nil }
         let body = Array(buffer[start..<(start + length)])
         start += length
         if start > 65_536 {
             buffer.removeFirst(start)
             start = 0
         }
-        return HTTPServer.Request(method: String(requestLine[0]), target: String(requestLine[1]), headers: headers,
-                                  body: body)
+        return .request(HTTPServer.Request(method: String(requestLine[0]), target: String(requestLine[1]),
+                                           headers: headers, body: body))
     }
 
     private mutating func readUntilHeadEnd() -> Int? {
@@ -182,7 +227,7 @@ struct SocketReader {
                 }
                 searchFrom = buffer.count - 3
             }
-            guard readMore() else { return nil }
+            guard buffer.count - start <= Self.maxHeadBytes, readMore() else { return nil }
         }
     }
 

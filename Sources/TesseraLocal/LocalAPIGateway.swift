@@ -17,7 +17,7 @@ public final class LocalAPIGateway: @unchecked Sendable {
     public init(runtime: LocalRuntimeAPI, port: UInt16 = 0, timeout: Double = 30) throws {
         self.runtime = runtime
         self.timeout = timeout
-        server = try HTTPServer(port: port) { [weak self] request in
+        server = try HTTPServer(port: port, maxBodyBytes: Self.maxRequestBytes) { [weak self] request in
             self?.forward(request) ?? HTTPResponse(status: 503, body: Array("{\"message\":\"Service Unavailable\"}".utf8))
         }
     }
@@ -46,10 +46,11 @@ public final class LocalAPIGateway: @unchecked Sendable {
         let target = request.target
         let query = target.firstIndex(of: "?").map { String(target[target.index(after: $0)...]) } ?? ""
         var headers: [(String, String)] = []
+        var position: [String: Int] = [:]
         for field in request.headers where !field.name.caseInsensitiveEquals("cookie") {
             let name = field.name.asciiLowercased
-            if let i = headers.firstIndex(where: { $0.0 == name }) { headers[i].1 += "," + field.value }
-            else { headers.append((name, field.value)) }
+            if let i = position[name] { headers[i].1 += "," + field.value }
+            else { position[name] = headers.count; headers.append((name, field.value)) }
         }
         let cookies = request.headers.values("cookie").flatMap { $0.split(separator: ";") }
             .map { String($0).trimmingHTTPWhitespace() }.filter { !$0.isEmpty }
@@ -60,7 +61,8 @@ public final class LocalAPIGateway: @unchecked Sendable {
         func object(_ pairs: [(String, String)]) -> String {
             "{" + pairs.map { jsonQuoted($0.0) + ":" + jsonQuoted($0.1) }.joined(separator: ",") + "}"
         }
-        let path = request.path
+        // HTTP API hands functions the path decoded (`/pictures/a b`), unlike REST APIs.
+        let path = PercentEncoding.decode(request.path)
         var fields = [
             "\"version\":\"2.0\"", "\"routeKey\":\"$default\"", "\"rawPath\":" + jsonQuoted(path),
             "\"rawQueryString\":" + jsonQuoted(query), "\"headers\":" + object(headers),

@@ -69,6 +69,9 @@ final class PictureAPITests {
         let photo = try Fixtures.bytes("photos/fresh-flower.jpg")
         let (status, answer) = try upload(#"{"collection":"bar","name":"put-1","contentType":"image/jpeg","bytes":\#(photo.count),"method":"PUT"}"#)
         #expect(status == 201)
+        #expect(answer["headers"] as? [String: String] == ["Content-Type": "image/jpeg", "Content-Length": String(photo.count),
+                                                           "x-amz-meta-source": "upload"])
+        #expect((answer["url"] as! String).contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bx-amz-meta-source&"))
         let headers = (answer["headers"] as! [String: String]).map { ($0.key, $0.value) }
         let put = try harness.http.send(HTTPRequest(method: "PUT", url: answer["url"] as! String, headers: HTTPHeaders(headers), body: photo))
         #expect(put.status == 200, "\(put.text)")

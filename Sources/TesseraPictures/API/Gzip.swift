@@ -27,13 +27,16 @@ enum Gzip {
     /// Whether an `Accept-Encoding` value accepts gzip (`gzip` or `*`, not at `q=0`).
     static func isAccepted(by acceptEncoding: String?) -> Bool {
         guard let acceptEncoding else { return false }
+        var named: Double?, wildcard: Double?
         for item in acceptEncoding.split(separator: ",") {
             let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: " \t").lowercased() }
-            guard let coding = parts.first, coding == "gzip" || coding == "x-gzip" || coding == "*" else { continue }
+            guard let coding = parts.first else { continue }
             let q = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
-            return q > 0
+            if coding == "gzip" || coding == "x-gzip" { named = max(named ?? 0, q) }
+            if coding == "*" { wildcard = q }
         }
-        return false
+        // RFC 9110: a coding named outright wins over `*`.
+        return (named ?? wildcard ?? 0) > 0
     }
 }
 

@@ -21,7 +21,9 @@ public struct PictureAPI {
     }
 
     /// The answer to one request, errors included (a failing AWS call is a 500 that names it).
-    public func respond(to request: APIGatewayRequest) -> APIGatewayResponse {
+    /// Internal failures go to `log` in full; the client gets a message with the request id only, since
+    /// AWS errors name accounts, roles, tables and endpoints.
+    public func respond(to request: APIGatewayRequest, log: (String) -> Void = { _ in }) -> APIGatewayResponse {
         var response: APIGatewayResponse
         do {
             response = try route(request)
@@ -29,7 +31,9 @@ public struct PictureAPI {
             response = Self.error(error)
         } catch {
             let (type, message) = errorReport(for: error)
-            response = Self.error(APIError(status: 500, code: "InternalError", message: "\(type): \(message)"))
+            log("\(request.method) \(request.path) (request \(request.requestId)) failed: \(type): \(message)")
+            response = Self.error(APIError(status: 500, code: "InternalError", message:
+                "the pictures service failed (\(type)); try again, and quote request id \(request.requestId) if it persists"))
         }
         addCORS(to: &response, for: request)
         response.headers.append(("Vary", "Origin, Accept-Encoding"))
@@ -43,10 +47,9 @@ public struct PictureAPI {
     }
 
     func route(_ request: APIGatewayRequest) throws -> APIGatewayResponse {
-        // Segments as sent, empty ones kept: collections from keys dropped into the bucket may hold
-        // `/` and even `//`, so `/pictures/a/b/name` is collection `a/b` (the key rule, DESIGN.md).
-        let segments = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-            .map { PercentEncoding.decode(String($0)) }
+        // Segments of the decoded path, empty ones kept: collections from keys dropped into the bucket
+        // may hold `/` and even `//`, so `/pictures/a/b/name` is collection `a/b` (the key rule, DESIGN.md).
+        let segments = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
         let allow: [String]
         switch segments.first {
         case "" where segments.count == 1: allow = ["GET"]
@@ -87,8 +90,11 @@ public struct PictureAPI {
                         "\"fields\":{" + form.fields.map { jsonQuoted($0.name) + ":" + jsonQuoted($0.value) }.joined(separator: ",") + "}",
                         "\"expiresAt\":" + jsonQuoted(form.expiresAt)]
         case .put:
+            // The declared size is signed, so the URL carries exactly that many bytes (a POST policy's range
+            // has no PUT equivalent).
             let put = try presigner.putRequest(bucket: config.originalsBucket, key: key, contentType: upload.contentType,
-                                               metadata: Self.uploadMetadata, expires: config.uploadURLSeconds)
+                                               contentLength: upload.bytes, metadata: Self.uploadMetadata,
+                                               expires: config.uploadURLSeconds)
             members += ["\"url\":" + jsonQuoted(put.url),
                         "\"headers\":{" + put.headers.map { jsonQuoted($0.name) + ":" + jsonQuoted($0.value) }.joined(separator: ",") + "}",
                         "\"expiresAt\":" + jsonQuoted(put.expiresAt)]
@@ -139,7 +145,7 @@ public struct PictureAPI {
         let smallest = renditions.compactMap { name, value -> (String, Int, Int, String)? in
             guard case let .m(fields) = value, let key = fields["key"]?.string else { return nil }
             return (name, fields["width"]?.int ?? 0, fields["height"]?.int ?? 0, key)
-        }.min { ($0.1 * $0.2, $0.0) < ($1.1 * $1.2, $1.0) }
+        }.min { (Double($0.1) * Double($0.2), $0.0) < (Double($1.1) * Double($1.2), $1.0) }
         guard let (_, width, height, key) = smallest else { return nil }
         let url = try presigner.getURL(bucket: config.renditionsBucket, key: key, expires: config.downloadURLSeconds)
         return "{\"url\":\(jsonQuoted(url)),\"width\":\(width),\"height\":\(height)}"

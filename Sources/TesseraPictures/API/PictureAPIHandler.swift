@@ -19,7 +19,7 @@ public struct PictureAPIHandler: LambdaHandler {
         let request = try APIGatewayRequest.parse(event)
         let scoped = PictureAPI(config: api.config, db: DynamoDBClient(aws: aws.scoped(CallScope(context))),
                                 sharing: api)
-        return scoped.respond(to: request).encoded(for: request.format)
+        return scoped.respond(to: request, log: { context.logger.error($0) }).encoded(for: request.format)
     }
 }
 

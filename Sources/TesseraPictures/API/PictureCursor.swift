@@ -46,7 +46,8 @@ public struct PictureCursor: Sendable, Equatable {
         guard 3 + length <= payload.count,
               let cursorCollection = String(validating: payload[3..<3 + length], as: UTF8.self),
               let name = String(validating: payload[(3 + length)...], as: UTF8.self) else { throw forged }
-        guard cursorCollection == collection else {
+        // Bytes, not String ==: canonically equivalent names (é as one or two scalars) are different keys.
+        guard cursorCollection.utf8.elementsEqual(collection.utf8) else {
             throw APIError.invalid("InvalidCursor", "cursor belongs to a listing of another collection, not \(jsonQuoted(collection))")
         }
         return PictureCursor(collection: cursorCollection, name: name)
