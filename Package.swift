@@ -19,6 +19,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // template.yaml is read by the local stack (never by a function).
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // System libraries: Debian's -dev packages locally, Amazon Linux's -devel when building for Lambda.
@@ -54,6 +56,7 @@ let package = Package(
         // Developer tooling (local Runtime API, emulator administration); never linked into a function.
         .target(name: "TesseraLocal", dependencies: [
             "TesseraSupport", "TesseraHTTP", "TesseraRuntime", "TesseraAWS", "TesseraEvents",
+            .product(name: "Yams", package: "Yams"),
         ]),
 
         .executableTarget(name: "piece-storage", dependencies: ["TesseraRuntime", "TesseraPictures"]),

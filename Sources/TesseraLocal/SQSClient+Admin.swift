@@ -41,12 +41,16 @@ extension SQSClient {
 
     /// The queue's ARN (what S3 notifications and SNS subscriptions name).
     public func queueARN(queueURL: String) throws -> String {
-        struct Input: Encodable { let QueueUrl: String, AttributeNames: [String] }
-        struct Output: Decodable { let Attributes: [String: String]? }
-        let output = try call("GetQueueAttributes", Input(QueueUrl: queueURL, AttributeNames: ["QueueArn"]), Output.self)
-        guard let arn = output.Attributes?["QueueArn"] else {
+        guard let arn = try queueAttributes(queueURL: queueURL, names: ["QueueArn"])["QueueArn"] else {
             throw AWSError.invalidResponse(service: .sqs, operation: "GetQueueAttributes", reason: "no QueueArn")
         }
         return arn
+    }
+
+    /// The queue's attributes (all of them by default).
+    public func queueAttributes(queueURL: String, names: [String] = ["All"]) throws -> [String: String] {
+        struct Input: Encodable { let QueueUrl: String, AttributeNames: [String] }
+        struct Output: Decodable { let Attributes: [String: String]? }
+        return try call("GetQueueAttributes", Input(QueueUrl: queueURL, AttributeNames: names), Output.self).Attributes ?? [:]
     }
 }

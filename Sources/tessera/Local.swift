@@ -10,7 +10,7 @@ import TesseraSupport
 struct Local: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Work with the local stack's resources in the AWS emulator.",
-        subcommands: [Init.self, Process.self, Status.self, Serve.self])
+        subcommands: [Status.self, Init.self, Process.self, Serve.self])
 
     /// Names the local stack gives its resources (template.yaml's resources, one each).
     enum Names {

@@ -1,0 +1,66 @@
+import TesseraAWS
+import TesseraSupport
+
+/// Creates template.yaml's tables, queues, topics and buckets in the emulator, as CloudFormation
+/// would from the same file; returns each resource's local identifier by logical id (queue URL,
+/// topic ARN, table or bucket name), which is what `Ref` gives on AWS.
+public enum LocalResources {
+    public static func provision(_ template: LocalTemplate, aws: AWSClient) throws -> [String: String] {
+        let db = DynamoDBClient(aws: aws), sqs = SQSClient(aws: aws), s3 = S3Client(aws: aws), sns = SNSClient(aws: aws)
+        var ids: [String: String] = [:]
+        for table in template.resources(ofType: "AWS::DynamoDB::Table") {
+            let name = try template.physicalName(table.logicalId)
+            let types = Dictionary(uniqueKeysWithValues: (table.properties["AttributeDefinitions"]?.list ?? []).compactMap { item in
+                item["AttributeName"]?.string.flatMap { name in item["AttributeType"]?.string.map { (name, $0) } }
+            })
+            let keys = (table.properties["KeySchema"]?.list ?? []).compactMap { item -> (String, String, String)? in
+                guard let key = item["AttributeName"]?.string, let kind = item["KeyType"]?.string, let type = types[key] else { return nil }
+                return (key, type, kind)
+            }
+            guard let hash = keys.first(where: { $0.2 == "HASH" }) else {
+                throw TemplateError.malformed("\(table.logicalId) has no HASH key in KeySchema")
+            }
+            let range = keys.first { $0.2 == "RANGE" }
+            do {
+                try db.createTable(.init(name: name, partitionKey: (hash.0, hash.1), sortKey: range.map { ($0.0, $0.1) }))
+            } catch let error as AWSError where error.code == "ResourceInUseException" {
+                // There from an earlier `up`: its items are kept.
+            }
+            if let ttl = table.properties["TimeToLiveSpecification"], ttl["Enabled"]?.string == "true",
+               let attribute = ttl["AttributeName"]?.string {
+                try db.enableTimeToLive(table: name, attribute: attribute)
+            }
+            ids[table.logicalId] = name
+        }
+        // Dead-letter queues first: a redrive policy names its target's ARN.
+        let queues = template.resources(ofType: "AWS::SQS::Queue").sorted {
+            ($0.properties["RedrivePolicy"] == nil ? 0 : 1, $0.logicalId) < ($1.properties["RedrivePolicy"] == nil ? 0 : 1, $1.logicalId)
+        }
+        for queue in queues {
+            var attributes: [String: String] = [:]
+            for name in ["VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds"] {
+                if let value = queue.properties[name] { attributes[name] = try template.string(value, identifiers: ids) }
+            }
+            if let redrive = queue.properties["RedrivePolicy"] {
+                let target = try template.string(redrive["deadLetterTargetArn"] ?? .string(""), identifiers: ids)
+                let count = try template.string(redrive["maxReceiveCount"] ?? .string("5"), identifiers: ids)
+                attributes["RedrivePolicy"] = "{\"deadLetterTargetArn\":\(jsonQuoted(target)),\"maxReceiveCount\":\(jsonQuoted(count))}"
+            }
+            let url = try sqs.createQueue(name: try template.physicalName(queue.logicalId), attributes: attributes)
+            ids[queue.logicalId] = url
+        }
+        for topic in template.resources(ofType: "AWS::SNS::Topic") {
+            ids[topic.logicalId] = try sns.createTopic(name: try template.physicalName(topic.logicalId))
+        }
+        for bucket in template.resources(ofType: "AWS::S3::Bucket") {
+            let name = try template.physicalName(bucket.logicalId)
+            try s3.createBucket(name)
+            for configuration in bucket.properties["NotificationConfiguration"]?["QueueConfigurations"]?.list ?? [] {
+                guard let queue = configuration["Queue"] else { continue }
+                try s3.notifyQueueOnCreate(bucket: name, queueARN: try template.string(queue, identifiers: ids))
+            }
+            ids[bucket.logicalId] = name
+        }
+        return ids
+    }
+}

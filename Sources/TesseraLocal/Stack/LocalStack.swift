@@ -1,0 +1,146 @@
+import Glibc
+import TesseraAWS
+import TesseraSupport
+
+/// The functions of template.yaml hosted as Lambda hosts them, wired as AWS wires them: each binary
+/// behind its own local Runtime API, SQS event source mappings polling their queues (batch size,
+/// partial batch responses; the queues' redrive policies move what keeps failing), the HTTP API's
+/// function behind the local endpoint, and IoT rule deliveries (`deliverIoT`) invoking their function
+/// once per message, asynchronously.
+public final class LocalStack: @unchecked Sendable {
+    public let functions: [LocalFunction]
+    public private(set) var gateway: LocalAPIGateway?
+    private var runtimes: [String: LocalRuntimeAPI] = [:]
+    private var processes: [String: ChildProcess] = [:]
+    private let state = ConditionLock()
+    private var stopped = false
+    private var workers = 0
+    private let log: @Sendable (String) -> Void
+
+    /// Starts every function from `binDirectory` with `environment` (the emulator's variables) plus its
+    /// own; `logDirectory` gets `<executable>.log` each, whose lines `log` receives as `[name] line`.
+    public init(functions: [LocalFunction], binDirectory: String, environment: [String: String], apiPort: UInt16 = 0,
+                logDirectory: String, log: @escaping @Sendable (String) -> Void) throws {
+        self.functions = functions
+        self.log = log
+        let aws = try AWSConfig.fromEnvironment(Environment(environment))
+        for function in functions {
+            let runtime = try LocalRuntimeAPI(
+                functionARN: "arn:aws:lambda:\(LocalTemplate.region):\(LocalTemplate.accountId):function:\(function.executable)",
+                invocationTimeoutMs: function.timeoutSeconds * 1000)
+            var env = environment.merging(function.environment) { _, own in own }
+            env["AWS_LAMBDA_RUNTIME_API"] = runtime.endpoint
+            env["AWS_LAMBDA_FUNCTION_NAME"] = function.executable
+            env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = String(function.memoryMB)
+            env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+            let logPath = "\(logDirectory)/\(function.executable).log"
+            unlink(logPath)
+            runtimes[function.logicalId] = runtime
+            processes[function.logicalId] = try ChildProcess(["\(binDirectory)/\(function.executable)"], environment: env,
+                                                             logPath: logPath)
+            follow(logPath, as: function.executable)
+            for queue in function.queues {
+                work { [self] in
+                    // A client a thread: one libcurl handle must not serve two threads.
+                    let mapping = EventSourceMapping(queueURL: queue.url, sqs: SQSClient(aws: AWSClient(config: aws)),
+                                                     api: runtime, batchSize: queue.batchSize)
+                    while !isStopped {
+                        do {
+                            let poll = try mapping.poll(waitSeconds: 1, timeout: Double(function.timeoutSeconds) + 5)
+                            if poll.received > 0 {
+                                log("[event-source] \(queue.url.split(separator: "/").last ?? ""): \(poll.received) message(s) "
+                                    + "to \(function.executable), \(poll.failed.count) returned to the queue")
+                            }
+                        } catch {
+                            sleepSeconds(0.5)  // the emulator stopping ends the stack; until then, poll again
+                        }
+                    }
+                }
+            }
+            if function.servesHTTP, gateway == nil {
+                gateway = try LocalAPIGateway(runtime: runtime, port: apiPort)
+            }
+        }
+    }
+
+    /// The functions IoT rules invoke for messages on `topic` (MQTT topic filter matching).
+    public func iotFunctions(for topic: String) -> [LocalFunction] {
+        functions.filter { $0.iotTopics.contains { Self.matches(filter: $0, topic: topic) } }
+    }
+
+    /// What an IoT rule with `SELECT *` does with a message: invoke each function once, asynchronously
+    /// (Lambda's async invocation: the message's JSON is the event; outcomes are logged).
+    public func deliverIoT(topic: String, payload: [UInt8]) {
+        for function in iotFunctions(for: topic) {
+            guard let runtime = runtimes[function.logicalId] else { continue }
+            let id = runtime.enqueue(payload)
+            work { [self] in
+                switch runtime.wait(for: id, timeout: Double(function.timeoutSeconds) + 5) {
+                case let .error(type, message, _)?: log("[iot-rule] \(function.executable) failed: \(type): \(message)")
+                case nil: log("[iot-rule] \(function.executable) did not answer in time")
+                default: break
+                }
+            }
+        }
+    }
+
+    public var isStopped: Bool { state.withLock { stopped } }
+
+    /// Stops the endpoint, the mappings, and every function (SIGTERM, as Lambda ends an environment).
+    public func stop() {
+        let first = state.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
+        gateway?.stop()
+        _ = state.withLock { state.wait(until: monotonicNanoseconds() + 10_000_000_000) { workers == 0 } }
+        for process in processes.values { process.terminate() }
+        for runtime in runtimes.values { runtime.stop() }
+    }
+
+    deinit { stop() }
+
+    private func work(_ body: @escaping @Sendable () -> Void) {
+        state.withLock { workers += 1 }
+        startThread { [self] in
+            body()
+            state.withLock { workers -= 1; state.broadcast() }
+        }
+    }
+
+    /// Prints the function's log lines as they are written, tagged with its name.
+    private func follow(_ path: String, as name: String) {
+        work { [self] in
+            var fd: Int32 = -1, pending: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            defer { if fd >= 0 { close(fd) } }
+            while true {
+                let done = isStopped
+                if fd < 0 { fd = open(path, O_RDONLY | O_CLOEXEC) }
+                while fd >= 0 {
+                    let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                    guard n > 0 else { break }
+                    pending += chunk[0..<n]
+                }
+                while let newline = pending.firstIndex(of: 10) {
+                    log("[\(name)] " + String(decoding: pending[..<newline], as: UTF8.self))
+                    pending.removeSubrange(...newline)
+                }
+                if done { return }
+                sleepSeconds(0.2)
+            }
+        }
+    }
+
+    /// MQTT topic filter matching: `+` one level, `#` the rest.
+    static func matches(filter: String, topic: String) -> Bool {
+        let f = filter.split(separator: "/", omittingEmptySubsequences: false)
+        let t = topic.split(separator: "/", omittingEmptySubsequences: false)
+        for (i, part) in f.enumerated() {
+            if part == "#" { return true }
+            guard i < t.count, part == "+" || part == t[i] else { return false }
+        }
+        return f.count == t.count
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+import TesseraAWS
+@testable import TesseraLocal
+
+/// The local stack reads template.yaml itself: what it finds there, resolved for one machine.
+struct LocalTemplateTests {
+    static let root = Fixtures.directory.deletingLastPathComponent().deletingLastPathComponent()
+    let template = try! LocalTemplate.load(root.appendingPathComponent("template.yaml").path)
+
+    @Test func theTemplatesResourcesAreFound() throws {
+        #expect(Set(template.resources(ofType: "AWS::DynamoDB::Table").map(\.logicalId)) == ["PiecesTable", "PicturesTable"])
+        #expect(Set(template.resources(ofType: "AWS::S3::Bucket").map(\.logicalId)) == ["OriginalsBucket", "RenditionsBucket"])
+        #expect(Set(template.resources(ofType: "AWS::Serverless::Function").map(\.logicalId))
+                == ["PieceStorageFunction", "PictureProcessorFunction", "PictureApiFunction"])
+        // Explicit names resolve as CloudFormation would (here from the local stack id); others get stack-LogicalId.
+        #expect(try template.physicalName("OriginalsBucket") == "tessera-originals-local")
+        #expect(try template.physicalName("RenditionsBucket") == "tessera-local-renditionsbucket")
+        #expect(try template.physicalName("PiecesTable") == "tessera-local-PiecesTable")
+    }
+
+    @Test func functionsGetTheirEnvironmentAndEventsFromTheTemplate() throws {
+        let ids = ["ReassemblyQueue": "http://q/reassembly", "ResizeQueue": "http://q/resize", "NotifyTopic": "arn:topic",
+                   "PiecesTable": "pieces", "PicturesTable": "pictures", "OriginalsBucket": "tessera-originals-local",
+                   "RenditionsBucket": "renditions", "PieceFailuresQueue": "http://q/failures"]
+        let functions = Dictionary(uniqueKeysWithValues: try LocalFunction.all(in: template, ids: ids).map { ($0.executable, $0) })
+        #expect(Set(functions.keys) == ["piece-storage", "picture-processor", "picture-api"])
+        let storage = functions["piece-storage"]!
+        #expect(storage.environment["PIECES_TABLE"] == "pieces")
+        #expect(storage.environment["REASSEMBLY_QUEUE_URL"] == "http://q/reassembly")
+        #expect(storage.environment["MAX_PIECE_BYTES"] == "65536")
+        #expect(storage.iotTopics == ["tessera/pieces"])
+        let processor = functions["picture-processor"]!
+        #expect(Set(processor.queues.map(\.url)) == ["http://q/reassembly", "http://q/resize"])
+        #expect(processor.environment["RENDITIONS"] == "half=50%,thumb=fit:256x256")
+        #expect(processor.timeoutSeconds == 60)
+        let api = functions["picture-api"]!
+        #expect(api.servesHTTP)
+        // The same bucket the resources got, through the template's !Sub of the stack id.
+        #expect(api.environment["ORIGINALS_BUCKET"] == "tessera-originals-local")
+        // The Secrets Manager reference has no local store: unset, so the function makes its own key.
+        #expect(api.environment["CURSOR_SECRET"] == nil)
+    }
+
+    @Test func intrinsicFunctionsResolve() throws {
+        let yaml = """
+            Parameters:
+              Name: { Type: String, Default: pics }
+              Empty: { Type: String, Default: "" }
+            Conditions:
+              HasEmpty: !Not [!Equals [!Ref Empty, ""]]
+            Resources:
+              Q:
+                Type: AWS::SQS::Queue
+                Properties:
+                  QueueName: !Join ["-", [!Ref Name, !Select [1, !Split [",", "a,b,c"]]]]
+                  DelaySeconds: !If [HasEmpty, "5", "0"]
+                  Tags: { "Fn::Sub": "${AWS::Region}/${Name}/${Q.Arn}" }
+            """
+        let template = try LocalTemplate(yaml: yaml)
+        #expect(try template.physicalName("Q") == "pics-b")
+        let queue = template.resource("Q")!
+        #expect(try template.string(queue.properties["DelaySeconds"]!) == "0")
+        #expect(try template.string(queue.properties["Tags"]!) == "us-east-1/pics/arn:aws:sqs:us-east-1:123456789012:pics-b")
+        #expect(throws: TemplateError.unresolvable("Fn::FindInMap")) {
+            try template.string(.function("Fn::FindInMap", .list([])))
+        }
+    }
+
+    @Test func mqttTopicFiltersMatchAsIoTRulesDo() {
+        #expect(LocalStack.matches(filter: "tessera/pieces", topic: "tessera/pieces"))
+        #expect(!LocalStack.matches(filter: "tessera/pieces", topic: "tessera/pieces/cam-1"))
+        #expect(LocalStack.matches(filter: "tessera/pieces/#", topic: "tessera/pieces/cam-1/x"))
+        #expect(LocalStack.matches(filter: "tessera/+/x", topic: "tessera/a/x"))
+        #expect(!LocalStack.matches(filter: "tessera/+/x", topic: "tessera/a/b/x"))
+    }
+
+    @Test func provisioningCreatesWhatTheTemplateDeclares() throws {
+        let stack = Emulator.uniqueName("stack")
+        let template = try LocalTemplate.load(Self.root.appendingPathComponent("template.yaml").path, stackName: stack)
+        let aws = try Emulator.client()
+        let ids = try LocalResources.provision(template, aws: aws)
+        let sqs = SQSClient(aws: aws), s3 = S3Client(aws: aws)
+        // A second `up` finds everything there and changes nothing.
+        #expect(try LocalResources.provision(template, aws: aws) == ids)
+        #expect(ids["PiecesTable"] == "\(stack)-PiecesTable")
+        // The redrive policy from the template: ReassemblyMaxAttempts' default, into its dead-letter queue.
+        let attributes = try sqs.queueAttributes(queueURL: ids["ReassemblyQueue"]!)
+        #expect(attributes["RedrivePolicy"]?.contains("\(stack)-ReassemblyDeadLetterQueue") == true)
+        let redrive = (attributes["RedrivePolicy"] ?? "").filter { $0 != " " && $0 != "\"" }
+        #expect(redrive.contains("maxReceiveCount:5"), "\(redrive)")
+        #expect(attributes["VisibilityTimeout"] == "360")
+        // The originals bucket notifies the resize queue.
+        try s3.putObject(bucket: ids["OriginalsBucket"]!, key: "c/n.jpg", body: [0xFF, 0xD8], contentType: "image/jpeg")
+        let bodies = try sqs.receiveMessages(queueURL: ids["ResizeQueue"]!, max: 10, waitSeconds: 2).map(\.Body)
+        #expect(bodies.contains { $0.contains("c%2Fn.jpg") || $0.contains("c/n.jpg") }, "\(bodies)")
+    }
+}
