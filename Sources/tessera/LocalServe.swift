@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import TesseraAWS
 import TesseraLocal
 import TesseraSupport
 
@@ -7,12 +8,13 @@ extension Local {
     /// `tessera local serve`: the page and its API on loopback, with uploads resized as they land.
     struct Serve: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Serve the web page and picture-api locally; resize uploads as they land (Ctrl-C stops).",
-            discussion: "Needs the emulator's variables and the stack's names (`tessera local init`). Browser "
-                + "uploads use presigned POSTs, which the emulator only accepts with signature checking off.")
+            abstract: "Run template.yaml's resources and functions against a running emulator (Ctrl-C stops).",
+            discussion: "Needs the emulator's variables (AWS_ENDPOINT_URL, keys, region). Browser uploads use "
+                + "presigned POSTs, which the emulator only accepts with signature checking off.")
 
         @Option(help: "Port of the page on 127.0.0.1 (0 picks a free one).") var port: UInt16 = 8080
         @Option(help: "Folder for the functions' logs.") var logs = ".local/logs"
+        @Option(help: "The SAM template whose resources and functions to run.") var template = "template.yaml"
 
         func run() throws {
             // Ctrl-C and SIGTERM are waited for below, not delivered to a thread that happens to run.
@@ -22,19 +24,25 @@ extension Local {
             sigaddset(&signals, SIGTERM)
             pthread_sigmask(SIG_BLOCK, &signals, nil)
             mkdir(logs, 0o755)
-            let stack = try LocalPictureStack(
-                apiBinary: siblingExecutable("picture-api"), processorBinary: siblingExecutable("picture-processor"),
-                environment: Environment.process().values, port: port, logDirectory: logs,
-                onPoll: { queue, poll in
-                    say("\(queue == "RESIZE_QUEUE_URL" ? "resize" : "reassembly") queue: \(poll.received) message(s), "
-                        + "\(poll.failed.count) returned to the queue")
-                })
-            say("page: \(stack.url)")
-            say("function logs: \(logs)/picture-api.log, \(logs)/picture-processor.log")
+            let env = Environment.process()
+            let template = try LocalTemplate.load(self.template)
+            let ids = try LocalResources.provision(template, aws: AWSClient(config: try AWSConfig.fromEnvironment(env)))
+            let stack = try LocalStack(functions: try LocalFunction.all(in: template, ids: ids),
+                                       binDirectory: siblingExecutable("tessera").dropLastPathComponent(),
+                                       environment: env.values, apiPort: port, logDirectory: logs, log: { say($0) })
+            say("page: \(stack.gateway?.url ?? "none")")
+            say("function logs: \(logs)/")
             var received: Int32 = 0
             sigwait(&signals, &received)
             say("stopping")
             stack.stop()
         }
+    }
+}
+
+extension String {
+    /// The folder part of a path (`/a/b/c` → `/a/b`).
+    func dropLastPathComponent() -> String {
+        split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
     }
 }

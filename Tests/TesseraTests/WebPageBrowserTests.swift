@@ -13,30 +13,18 @@ struct WebPageBrowserTests {
     static let screenshots = Fixtures.directory.deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent(".local/screenshots")
 
-    /// A fresh set of the stack's resources on the emulator without signature checking (browsers' POST
-    /// uploads carry a policy signature it cannot check), and both functions behind the local endpoint.
-    static func startStack() throws -> LocalPictureStack {
-        let aws = try Emulator.openClient()
-        let db = DynamoDBClient(aws: aws), s3 = S3Client(aws: aws), sqs = SQSClient(aws: aws), sns = SNSClient(aws: aws)
-        let pieces = Emulator.uniqueName("pieces"), pictures = Emulator.uniqueName("pictures")
-        let originals = Emulator.uniqueName("originals"), renditions = Emulator.uniqueName("renditions")
-        try db.createTable(.init(name: pieces, partitionKey: ("pictureId", "S"), sortKey: ("piece", "N")))
-        try db.createTable(.init(name: pictures, partitionKey: ("collection", "S"), sortKey: ("name", "S")))
-        try s3.createBucket(originals)
-        try s3.createBucket(renditions)
-        let resize = try sqs.createQueue(name: Emulator.uniqueName("resize"), attributes: ["VisibilityTimeout": "5"])
-        try s3.notifyQueueOnCreate(bucket: originals, queueARN: try sqs.queueARN(queueURL: resize))
-        let topic = try sns.createTopic(name: Emulator.uniqueName("notify"))
-        var env = Emulator.openVariables
-        env.merge(["PIECES_TABLE": pieces, "PICTURES_TABLE": pictures, "ORIGINALS_BUCKET": originals,
-                   "RENDITIONS_BUCKET": renditions, "NOTIFY_TOPIC_ARN": topic, "RESIZE_QUEUE_URL": resize,
-                   "REASSEMBLY_QUEUE_URL": "", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128"]) { _, new in new }
+    /// template.yaml's resources under a fresh stack name on the emulator without signature checking
+    /// (browsers' POST uploads carry a policy signature it cannot check), and its functions wired as the
+    /// template wires them: the page's API behind the local endpoint, the processor on its queues.
+    static func startStack() throws -> LocalStack {
+        let template = try LocalTemplate.load(LocalTemplateTests.root.appendingPathComponent("template.yaml").path,
+                                              stackName: Emulator.uniqueName("page"))
+        let ids = try LocalResources.provision(template, aws: try Emulator.openClient())
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("page-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-        let bin = FunctionProcess.binDirectory
-        return try LocalPictureStack(apiBinary: bin.appendingPathComponent("picture-api").path,
-                                     processorBinary: bin.appendingPathComponent("picture-processor").path,
-                                     environment: env, logDirectory: logs)
+        return try LocalStack(functions: try LocalFunction.all(in: template, ids: ids),
+                              binDirectory: FunctionProcess.binDirectory.path, environment: Emulator.openVariables,
+                              logDirectory: logs, log: { _ in })
     }
 
     func save(_ png: [UInt8], _ name: String) throws -> String {
@@ -58,7 +46,7 @@ struct WebPageBrowserTests {
         let browser = try WebDriver()
         defer { browser.quit() }
         let collection = Emulator.uniqueName("trip")
-        try browser.navigate(stack.url)
+        try browser.navigate(stack.gateway!.url)
 
         let field = try browser.waitFor("#collection")
         try browser.clear(field)
@@ -105,7 +93,7 @@ struct WebPageBrowserTests {
         defer { stack.stop() }
         let browser = try WebDriver()
         defer { browser.quit() }
-        try browser.navigate(stack.url)
+        try browser.navigate(stack.gateway!.url)
         // A collection that the page lets through only to have the API refuse it: the API's message shows.
         try browser.executeScript("document.querySelector('#search-collection').value = arguments[0];", [String(repeating: "x", count: 1100)])
         try browser.click(try browser.find("#search"))
