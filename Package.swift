@@ -31,6 +31,9 @@ let package = Package(
                        providers: [.apt(["libturbojpeg0-dev"]), .yum(["turbojpeg-devel"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"]), .yum(["zlib-devel"])]),
+        // MQTT client for the device CLI and the local stack's broker (never linked into a function).
+        .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto",
+                       providers: [.apt(["libmosquitto-dev"])]),
 
         // What every layer uses: environment, reportable errors, hex, SHA-256, time, JSON text, sleeping.
         .target(name: "TesseraSupport"),
@@ -55,7 +58,7 @@ let package = Package(
         ]),
         // Developer tooling (local Runtime API, emulator administration); never linked into a function.
         .target(name: "TesseraLocal", dependencies: [
-            "TesseraSupport", "TesseraHTTP", "TesseraRuntime", "TesseraAWS", "TesseraEvents",
+            "CMosquitto", "TesseraSupport", "TesseraHTTP", "TesseraRuntime", "TesseraAWS", "TesseraEvents",
             .product(name: "Yams", package: "Yams"),
         ]),
 

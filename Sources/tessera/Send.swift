@@ -7,14 +7,45 @@ import TesseraPictures
 import TesseraSupport
 import TesseraLocal
 
-/// `tessera send`: what a device does, cut a photo into IoT piece messages; delivered here to the
-/// piece-storage binary through the local Runtime API, as the IoT rule would invoke it.
+/// `tessera send`: what a device does. Cuts a JPEG into IoT piece messages (DESIGN.md) and publishes them
+/// with QoS 1 to an MQTT broker: AWS IoT Core (mqtts, device certificate) or the local stack's mosquitto.
+/// `--direct` skips MQTT and hands the messages straight to a piece-storage binary through a local Lambda
+/// Runtime API, as the IoT rule would invoke it (what scripts/demo does).
 struct Send: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Send a photo as IoT piece messages to piece-storage running locally.")
+        abstract: "Send a photo as a device does: IoT piece messages over MQTT.",
+        discussion: """
+            Publishes pieces 1..N with QoS 1 (up to --window unacknowledged at a time), then END with the \
+            piece count, the file's SHA-256 and its content type. Acknowledged pieces are recorded in a \
+            state file as they are acknowledged, so an interrupted send continues with --resume.
+
+            AWS IoT Core: --broker mqtts://<prefix>-ats.iot.<region>.amazonaws.com:8883 \
+            --cert device.pem.crt --key private.pem.key --ca AmazonRootCA1.pem
+            Local broker: --broker mqtt://127.0.0.1:1883
+            Without --broker (or with --direct): straight to a local piece-storage binary, no MQTT.
+            """)
+
+    /// template.yaml's `PiecesTopic` default: the topic the IoT rule selects from.
+    static let defaultTopic = "tessera/pieces"
+    static let defaultPieceBytes = 65_536
+    static let directPieceBytes = 8192
 
     @Argument(help: "The JPEG to send.")
     var photo: String
+
+    @Option(help: ArgumentHelp("The MQTT broker: mqtt://HOST:PORT (plain TCP) or mqtts://HOST:PORT (TLS).",
+                               valueName: "url"))
+    var broker: String?
+
+    @Option(help: ArgumentHelp("The device certificate (PEM), for mqtts.", valueName: "file"))
+    var cert: String?
+
+    @Option(help: ArgumentHelp("The device's private key (PEM), for mqtts.", valueName: "file"))
+    var key: String?
+
+    @Option(help: ArgumentHelp("The CA certificate(s) the broker's certificate must chain to (AWS IoT Core: "
+                               + "AmazonRootCA1.pem); default: the system's.", valueName: "file"))
+    var ca: String?
 
     @Option(help: "The device's id (machine_id).")
     var machineId = "cam-1"
@@ -22,20 +53,219 @@ struct Send: ParsableCommand {
     @Option(help: "The picture's name (label); default: the file name without extension.")
     var label: String?
 
-    @Option(help: "Bytes per piece (IoT Core messages stop at 128 KB of base64).")
-    var pieceBytes = 8192
+    @Option(help: "The MQTT topic (template.yaml's PiecesTopic, which the IoT rule reads).")
+    var topic = Send.defaultTopic
 
-    @Option(help: "The piece-storage binary; default: the one built beside this tool.")
-    var function: String?
+    @Option(help: "The MQTT client id; default: the machine id (AWS IoT policies usually tie it to the thing name).")
+    var clientId: String?
 
-    @Flag(help: "Deliver the pieces in random order, the second one twice (IoT rules deliver at least once).")
+    @Option(help: ArgumentHelp("Bytes per piece: 1 to \(IoTPieceMessage.maxPieceBytesCeiling), so a message fits "
+                               + "IoT Core's 128 KB (default \(Send.defaultPieceBytes); \(Send.directPieceBytes) "
+                               + "with --direct).", valueName: "n"))
+    var pieceBytes: Int?
+
+    @Option(help: "QoS 1 messages in flight unacknowledged at a time.")
+    var window = 20
+
+    @Option(help: "Seconds to wait for each acknowledgement (and up to 10 for connecting).")
+    var timeout: Double = 30
+
+    @Option(help: "MQTT keep-alive in seconds (AWS IoT Core: 30 to 1200).")
+    var keepAlive = 60
+
+    @Flag(help: "Send only what an interrupted send of the same file did not get acknowledged, then END.")
+    var resume = false
+
+    @Option(help: ArgumentHelp("The state file --resume reads; default .local/send/<machine-id>-<label>.json.",
+                               valueName: "file"))
+    var state: String?
+
+    @Flag(help: "Send the pieces in random order, one of them twice (IoT rules deliver at least once).")
     var shuffle = false
 
+    @Flag(help: "No MQTT: deliver to a piece-storage binary through a local Lambda Runtime API (scripts/demo).")
+    var direct = false
+
+    @Option(help: "With --direct: the piece-storage binary; default: the one built beside this tool.")
+    var function: String?
+
+    func validate() throws {
+        if let pieceBytes, !(1...IoTPieceMessage.maxPieceBytesCeiling).contains(pieceBytes) {
+            throw ValidationError("--piece-bytes must be 1 to \(IoTPieceMessage.maxPieceBytesCeiling) (a piece's base64 "
+                + "and JSON must fit one 128 KB IoT Core message), got \(pieceBytes)")
+        }
+        guard (1...1000).contains(window) else { throw ValidationError("--window must be 1 to 1000, got \(window)") }
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard (0...65535).contains(keepAlive) else { throw ValidationError("--keep-alive must be 0 to 65535") }
+        if direct {
+            guard broker == nil, cert == nil, key == nil, ca == nil, !resume else {
+                throw ValidationError("--direct delivers without MQTT: it takes none of --broker, --cert, --key, --ca, --resume")
+            }
+        } else {
+            guard function == nil else { throw ValidationError("--function goes with --direct") }
+            if broker == nil, cert != nil || key != nil || ca != nil || resume {
+                throw ValidationError("--cert, --key, --ca and --resume need --broker")
+            }
+            guard (cert == nil) == (key == nil) else {
+                throw ValidationError("--cert and --key go together: the device certificate and its private key")
+            }
+            if let broker, !broker.lowercased().hasPrefix("mqtts://"), cert != nil || ca != nil {
+                throw ValidationError("--cert, --key and --ca are for TLS: use --broker mqtts://HOST:PORT")
+            }
+        }
+    }
+
     func run() throws {
-        guard let bytes = readFile(photo) else { throw ValidationError("cannot read \(photo)") }
-        let fileName = photo.split(separator: "/").last.map(String.init) ?? photo
-        let name = label ?? String(fileName.prefix { $0 != "." })
-        var messages = IoTPieceMessage.split(bytes, machineId: machineId, label: name, pieceBytes: pieceBytes)
+        do {
+            let bytes = try Self.loadJPEG(photo)
+            let name = label ?? Self.stem(photo)
+            try Self.checkIdentifier(machineId, "--machine-id")
+            try Self.checkIdentifier(name, label == nil ? "the label (from the file name; pass --label)" : "--label")
+            if let broker, !direct {
+                try sendOverMQTT(bytes, label: name, broker: broker)
+            } else {
+                if !direct {
+                    printError("tessera send: no --broker: delivering straight to piece-storage through a local Runtime "
+                        + "API, as --direct does (pass --broker mqtt://HOST:PORT to publish over MQTT)")
+                }
+                try sendDirect(bytes, label: name)
+            }
+        } catch let failure as SendFailure {
+            printError("tessera send: \(failure.message)")
+            throw ExitCode(1)
+        }
+    }
+
+    // MARK: MQTT
+
+    func sendOverMQTT(_ bytes: [UInt8], label: String, broker url: String) throws {
+        do { _ = try MQTTClient.Broker(parsing: url) } catch { throw SendFailure("\(error)") }
+        let sha256 = hexString(SHA256.hash(bytes))
+        let statePath = state ?? ".local/send/\(machineId)-\(label).json"
+        var acknowledgedBefore: Set<Int> = []
+        var size = pieceBytes ?? Self.defaultPieceBytes
+        if resume {
+            if let saved = try SendState.load(statePath) {
+                guard saved.sha256 == sha256 else {
+                    throw SendFailure("\(photo) changed since the interrupted send recorded in \(statePath) (SHA-256 "
+                        + "\(saved.sha256.prefix(12))… then, \(sha256.prefix(12))… now): send it without --resume to start "
+                        + "over, or under another --label")
+                }
+                guard saved.machineId == machineId, saved.label == label, saved.topic == topic else {
+                    throw SendFailure("\(statePath) records a send as \(saved.machineId)/\(saved.label) to \(saved.topic), "
+                        + "not \(machineId)/\(label) to \(topic): resume with the same --machine-id, --label and --topic")
+                }
+                if let pieceBytes, pieceBytes != saved.pieceBytes {
+                    throw SendFailure("the interrupted send cut \(photo) in pieces of \(saved.pieceBytes) bytes: resume "
+                        + "with --piece-bytes \(saved.pieceBytes), or leave it out")
+                }
+                size = saved.pieceBytes
+                acknowledgedBefore = saved.acknowledged
+            } else {
+                say("no interrupted send recorded in \(statePath): sending every piece")
+            }
+        }
+        // The messages IoTPieceMessage.split would make, each piece's JSON built when it is sent (and the
+        // SHA-256, already computed, not computed twice).
+        let total = max(1, (bytes.count + size - 1) / size)
+        func piece(_ index: Int) -> IoTPieceMessage {
+            .piece(machineId: machineId, label: label, index: index,
+                   data: Array(bytes[(index - 1) * size..<min(index * size, bytes.count)]))
+        }
+        let end = IoTPieceMessage.end(machineId: machineId, label: label, total: total, sha256: sha256,
+                                      contentType: "image/jpeg")
+        acknowledgedBefore = acknowledgedBefore.filter { (1...total).contains($0) }
+        if total > 1000 {
+            printError("tessera send: warning: \(total) pieces; piece-storage refuses more than MAX_PIECES (1000 by "
+                + "default): raise --piece-bytes or MAX_PIECES")
+        }
+        func pieceSize(_ index: Int) -> Int { index < total ? size : bytes.count - (total - 1) * size }
+
+        var order = (1...total).filter { !acknowledgedBefore.contains($0) }
+        if shuffle, order.count > 1 {
+            order.shuffle()
+            order.insert(order[0], at: order.count / 2)
+        }
+        let acks = AckTracker(acknowledgedBefore, pieceSize: pieceSize)
+
+        say("sending \(photo) (\(SendProgress.size(bytes.count)), SHA-256 \(sha256.prefix(16))…) as \(machineId)/\(label): "
+            + "\(total) piece\(total == 1 ? "" : "s") of up to \(size) bytes + END to \(url) topic \(topic)")
+        if resume, !acknowledgedBefore.isEmpty {
+            say("resuming: \(acknowledgedBefore.count) of \(total) pieces were acknowledged before; sending the other "
+                + "\(total - acknowledgedBefore.count) and END")
+        }
+
+        let tls: MQTTClient.TLSFiles? = url.lowercased().hasPrefix("mqtts://")
+            ? MQTTClient.TLSFiles(caFile: ca, certificateFile: cert, keyFile: key) : nil
+        let client: MQTTClient
+        do {
+            client = try MQTTClient(broker: url, clientId: clientId ?? machineId, tls: tls, keepAlive: keepAlive,
+                                    connectTimeout: min(timeout, 10), window: window)
+        } catch let error as MQTTError {
+            throw SendFailure("\(error)")
+        }
+        defer { client.disconnect() }
+        // Connected: from now on the state records the acknowledgements (a refused connection leaves an
+        // earlier state as it was).
+        var saved = SendState(photo: photo, sha256: sha256, machineId: machineId, label: label, topic: topic,
+                              pieceBytes: size, pieces: total, acknowledged: acknowledgedBefore)
+        try saveState(&saved, acks, statePath)
+
+        let progress = SendProgress(totalPieces: total, totalBytes: bytes.count, alreadyPieces: acknowledgedBefore.count,
+                                    alreadyBytes: acknowledgedBefore.reduce(0) { $0 + pieceSize($1) })
+        // The state follows the acknowledgements: rewritten when there are new ones, at most every 20 ms and
+        // at most a tenth of the time (a state of many pieces takes longer to write).
+        var lastSave = monotonicNanoseconds(), saveCost: UInt64 = 0, savedCount = acknowledgedBefore.count
+        do {
+            for index in order {
+                try client.publishWindowed(topic: topic, payload: Array(piece(index).json.utf8), qos: 1,
+                                           timeout: timeout) { acks.acknowledge(index) }
+                let (pieces, done) = acks.snapshot()
+                progress.update(pieces: pieces, bytes: done)
+                let now = monotonicNanoseconds()
+                if pieces != savedCount, now - lastSave >= max(20_000_000, 10 * saveCost) {
+                    try saveState(&saved, acks, statePath)
+                    lastSave = monotonicNanoseconds()
+                    saveCost = lastSave - now
+                    savedCount = pieces
+                }
+            }
+            try client.waitForAcknowledgements(timeout: timeout)
+            let (pieces, done) = acks.snapshot()
+            progress.update(pieces: pieces, bytes: done)
+            try saveState(&saved, acks, statePath)
+            try client.publish(topic: topic, payload: Array(end.json.utf8), qos: 1, timeout: timeout)
+        } catch let error as MQTTError {
+            let (pieces, done) = acks.snapshot()
+            progress.endLine(pieces: pieces, bytes: done)
+            try? saveState(&saved, acks, statePath)
+            throw SendFailure("\(error)\n  \(pieces) of \(total) pieces acknowledged, END not acknowledged; the state is in "
+                + "\(statePath): run the same command with --resume to send the rest")
+        }
+        let (pieces, done) = acks.snapshot()
+        progress.endLine(pieces: pieces, bytes: done)
+        _ = unlink(statePath)
+        let sent = Set(order).count
+        say("sent \(photo) as \(machineId)/\(label): \(sent) piece\(sent == 1 ? "" : "s")"
+            + (sent == total ? "" : " (of \(total))") + (order.count > sent ? " (one twice)" : "")
+            + " + END acknowledged by \(url) in "
+            + "\(SendProgress.seconds(progress.elapsedSeconds)) (\(SendProgress.rate(progress.rate(bytes: done))))")
+    }
+
+    private func saveState(_ state: inout SendState, _ acks: AckTracker, _ path: String) throws {
+        state.acknowledged = acks.acknowledged
+        guard state.write(to: path) else {
+            throw SendFailure("cannot write the resume state \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    // MARK: direct (no MQTT)
+
+    /// The messages handed straight to a piece-storage child through the local Runtime API, one invocation
+    /// each, as the IoT rule would invoke it.
+    func sendDirect(_ bytes: [UInt8], label name: String) throws {
+        var messages = IoTPieceMessage.split(bytes, machineId: machineId, label: name,
+                                             pieceBytes: pieceBytes ?? Self.directPieceBytes)
         let pieceCount = messages.count - 1
         if shuffle, messages.count > 2 {
             let end = messages.removeLast()
@@ -70,6 +300,148 @@ struct Send: ParsableCommand {
             }
         }
         if failures > 0 { throw ExitCode(1) }
+    }
+
+    // MARK: input
+
+    /// The file's bytes, when it is a whole JPEG (FF D8 ... FF D9).
+    static func loadJPEG(_ path: String) throws -> [UInt8] {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw SendFailure("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw SendFailure("\(path) is not a file") }
+        guard let bytes = readFile(path) else {
+            throw SendFailure("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        guard bytes.count >= 4, bytes[0] == 0xFF, bytes[1] == 0xD8 else {
+            throw SendFailure("\(path) is not a JPEG: it does not start with FF D8 (\(bytes.isEmpty ? "the file is empty" : "its format: \(ImageFormat.sniff(bytes))"))")
+        }
+        guard bytes[bytes.count - 2] == 0xFF, bytes[bytes.count - 1] == 0xD9 else {
+            throw SendFailure("\(path) is not a whole JPEG: it does not end with FF D9 (truncated, or data after the image)")
+        }
+        return bytes
+    }
+
+    /// The file name without its directory and extension.
+    static func stem(_ path: String) -> String {
+        let fileName = path.split(separator: "/").last.map(String.init) ?? path
+        return String(fileName.prefix { $0 != "." })
+    }
+
+    /// machine_id and label become S3 key parts: DESIGN.md's rule, checked before anything is sent.
+    static func checkIdentifier(_ value: String, _ what: String) throws {
+        let allowed = value.utf8.allSatisfy {
+            (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
+                || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+        }
+        guard (1...128).contains(value.utf8.count), allowed, !value.hasPrefix(".") else {
+            throw SendFailure("\(what) \(IoTPieceMessage.identifierRule), got \"\(value)\"")
+        }
+    }
+}
+
+/// A failure `tessera send` reports in one message and exit status 1, without the usage text.
+struct SendFailure: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// The pieces the broker acknowledged, filled on the MQTT network thread.
+final class AckTracker: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var pieces: Set<Int>
+    private var bytes: Int
+    private let pieceSize: (Int) -> Int
+
+    init(_ already: Set<Int>, pieceSize: @escaping (Int) -> Int) {
+        pthread_mutex_init(mutex, nil)
+        pieces = already
+        bytes = already.reduce(0) { $0 + pieceSize($1) }
+        self.pieceSize = pieceSize
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
+    }
+
+    func acknowledge(_ index: Int) {
+        locked {
+            if pieces.insert(index).inserted { bytes += pieceSize(index) }
+        }
+    }
+
+    /// Pieces and bytes acknowledged.
+    func snapshot() -> (pieces: Int, bytes: Int) { locked { (pieces.count, bytes) } }
+
+    var acknowledged: Set<Int> { locked { pieces } }
+}
+
+/// What `--resume` needs of an interrupted send: which file (its SHA-256), how it was cut, where it went,
+/// and which pieces the broker acknowledged. JSON, rewritten (atomically) as acknowledgements arrive.
+struct SendState {
+    var photo: String
+    var sha256: String
+    var machineId: String
+    var label: String
+    var topic: String
+    var pieceBytes: Int
+    var pieces: Int
+    var acknowledged: Set<Int>
+
+    var json: String {
+        "{\"photo\":\(jsonQuoted(photo)),\"sha256\":\"\(sha256)\",\"machine_id\":\(jsonQuoted(machineId)),"
+            + "\"label\":\(jsonQuoted(label)),\"topic\":\(jsonQuoted(topic)),\"piece_bytes\":\(pieceBytes),"
+            + "\"pieces\":\(pieces),\"acknowledged\":[\(acknowledged.sorted().map(String.init).joined(separator: ","))]}\n"
+    }
+
+    /// Writes to a temporary file and renames it over `path`, making its directory first.
+    func write(to path: String) -> Bool {
+        var directory = ""
+        for (position, part) in path.split(separator: "/", omittingEmptySubsequences: false).dropLast().enumerated() {
+            directory = position == 0 ? String(part) : directory + "/" + part
+            if part.isEmpty || part == "." { continue }
+            if mkdir(directory, 0o755) != 0, errno != EEXIST { return false }
+        }
+        let temporary = path + ".tmp"
+        guard writeFile(temporary, Array(json.utf8)) else { return false }
+        return rename(temporary, path) == 0
+    }
+
+    /// The state at `path`; nil when there is none; an error when it is unreadable or malformed.
+    static func load(_ path: String) throws -> SendState? {
+        guard access(path, F_OK) == 0 else { return nil }
+        guard let bytes = readFile(path) else {
+            throw SendFailure("cannot read the resume state \(path): \(String(cString: strerror(errno)))")
+        }
+        let malformed = SendFailure("the resume state \(path) is malformed: delete it and send without --resume")
+        guard case let .object(fields)? = try? JSONValue.parse(bytes) else { throw malformed }
+        func string(_ name: String) throws -> String {
+            guard case let .string(value)? = fields[name] else { throw malformed }
+            return value
+        }
+        func integer(_ name: String) throws -> Int {
+            guard case let .integer(value)? = fields[name] else { throw malformed }
+            return value
+        }
+        guard case let .array(list)? = fields["acknowledged"] else { throw malformed }
+        var acknowledged = Set<Int>()
+        for item in list {
+            guard case let .integer(index) = item else { throw malformed }
+            acknowledged.insert(index)
+        }
+        let state = SendState(photo: try string("photo"), sha256: try string("sha256"), machineId: try string("machine_id"),
+                              label: try string("label"), topic: try string("topic"), pieceBytes: try integer("piece_bytes"),
+                              pieces: try integer("pieces"), acknowledged: acknowledged)
+        guard (1...IoTPieceMessage.maxPieceBytesCeiling).contains(state.pieceBytes) else { throw malformed }
+        return state
     }
 }
 
