@@ -1,21 +1,22 @@
-# Builds the Lambda functions for `sam build` (BuildMethod: makefile). Run on Amazon Linux 2 or
-# 2023 (or `sam build --use-container` with a Swift image for it), so the binary matches the runtime's
-# glibc. The Swift runtime is linked statically; libcurl and zlib come with the Lambda OS, and
-# libturbojpeg is copied beside the binary (Lambda puts /var/task/lib on LD_LIBRARY_PATH).
-SWIFT_FLAGS = -c release --static-swift-stdlib -Xlinker -s
-
-define build_function
-	swift build $(SWIFT_FLAGS) --product $(1)
-	mkdir -p $(ARTIFACTS_DIR)/lib
-	cp "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/$(1)" $(ARTIFACTS_DIR)/bootstrap
-	for lib in $$(ldd $(ARTIFACTS_DIR)/bootstrap | awk '/turbojpeg/ {print $$3}'); do cp -L "$$lib" $(ARTIFACTS_DIR)/lib/; done
-endef
+# Builds the Lambda functions for `sam build` (BuildMethod: makefile): sam runs build-<LogicalId> with
+# ARTIFACTS_DIR set. scripts/package does the work, the same way `scripts/package RUNTIME` does:
+#  - on Amazon Linux (2023 for provided.al2023, 2 for provided.al2) it builds the function right there
+#    (Swift runtime linked statically: -c release --static-swift-stdlib -Xlinker -s) into
+#    ARTIFACTS_DIR: bootstrap, and lib/ with every library the runtime lacks (libturbojpeg; on
+#    provided.al2 also libcurl and what it brings);
+#  - anywhere else it unpacks .build-lambda/<function>.zip, made before by `scripts/package RUNTIME`
+#    in deploy/Dockerfile's Amazon Linux Swift image, and refuses when there is none: a binary built on
+#    a newer Linux fails at start-up on Lambda.
+# Either way scripts/elf-check refuses an artifact the runtime could not load.
+PACKAGE := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))scripts/package
 
 build-PieceStorageFunction:
-	$(call build_function,piece-storage)
+	"$(PACKAGE)" --sam piece-storage "$(ARTIFACTS_DIR)"
 
 build-PictureProcessorFunction:
-	$(call build_function,picture-processor)
+	"$(PACKAGE)" --sam picture-processor "$(ARTIFACTS_DIR)"
 
 build-PictureApiFunction:
-	$(call build_function,picture-api)
+	"$(PACKAGE)" --sam picture-api "$(ARTIFACTS_DIR)"
+
+.PHONY: build-PieceStorageFunction build-PictureProcessorFunction build-PictureApiFunction
