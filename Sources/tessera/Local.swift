@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import TesseraAWS
 import TesseraEvents
 import TesseraLocal
@@ -10,7 +11,7 @@ import TesseraSupport
 struct Local: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Work with the local stack's resources in the AWS emulator.",
-        subcommands: [Status.self, Init.self, Process.self, Serve.self])
+        subcommands: [Up.self, Down.self, Status.self, Init.self, Process.self, Serve.self])
 
     /// Names the local stack gives its resources (template.yaml's resources, one each).
     enum Names {
@@ -96,12 +97,24 @@ struct Local: ParsableCommand {
             abstract: "Show a picture: its stored pieces, its pictures-table item and the notifications so far.")
 
         @Option(help: "The device's id (the collection).") var machineId = "cam-1"
-        @Argument(help: "The picture's label (its name).") var label: String
+        @Option(help: "Wait up to this many seconds for the picture to be processed (ready or failed).") var wait = 0
+        @Option(help: "Folder of `tessera local up`'s state files.") var state = ".local"
+        @Argument(help: "The picture's label (its name); without one, the local stack's state.") var label: String?
 
         func run() throws {
+            guard let label else { return try showStack() }
             let env = Environment.process()
             let aws = AWSClient(config: try AWSConfig.fromEnvironment(env))
             let db = DynamoDBClient(aws: aws)
+            let table = env["PICTURES_TABLE"] ?? Names.picturesTable
+            let key: Item = ["collection": .s(machineId), "name": .s(label)]
+            let start = monotonicNanoseconds()
+            while wait > 0, Double(monotonicNanoseconds() - start) / 1e9 < Double(wait) {
+                // Processed and notified: the notification is the last step.
+                if let item = try db.getItem(table: table, key: key, consistentRead: true),
+                   ["ready", "failed"].contains(item["status"]?.string), item["notified"]?.boolValue == true { break }
+                sleepSeconds(0.5)
+            }
             let id = PieceStore.pictureId(machineId: machineId, label: label)
             let items = try db.queryAll(
                 table: env["PIECES_TABLE"] ?? Names.piecesTable,
@@ -112,8 +125,7 @@ struct Local: ParsableCommand {
             say("pieces of \(id): \(pieces.count) stored, END "
                 + (end.map { "recorded (\($0["total"]?.int ?? 0) pieces)" } ?? "not recorded")
                 + (items.isEmpty ? " (none left: reassembled, or never sent)" : ""))
-            if let item = try db.getItem(table: env["PICTURES_TABLE"] ?? Names.picturesTable,
-                                         key: ["collection": .s(machineId), "name": .s(label)], consistentRead: true) {
+            if let item = try db.getItem(table: table, key: key, consistentRead: true) {
                 say("pictures item \(machineId)/\(label):")
                 for name in item.keys.sorted() { say("  \(name): \(Self.show(item[name]!))") }
             } else {
@@ -127,6 +139,21 @@ struct Local: ParsableCommand {
                     if case let .object(envelope)? = try? JSONValue.parse(Array(message.Body.utf8)),
                        case let .string(text)? = envelope["Message"] { say("  \(text)") }
                 }
+            }
+        }
+
+        /// Whether `tessera local up` runs, and where its page and broker are.
+        func showStack() throws {
+            guard let pid = readFile("\(state)/up.pid").flatMap({ pid_t(String(decoding: $0, as: UTF8.self).trimmingHTTPWhitespace()) }),
+                  isAlive(pid) else {
+                say("the local stack is not running (start it with `tessera local up`)")
+                return
+            }
+            let variables = readFile("\(state)/up.env").map { String(decoding: $0, as: UTF8.self) } ?? ""
+            say("the local stack is running (process \(pid))")
+            for line in variables.split(separator: "\n") where ["TESSERA_PAGE_URL", "TESSERA_MQTT", "AWS_ENDPOINT_URL"]
+                .contains(where: { line.hasPrefix("export \($0)=") }) {
+                say("  " + line.dropFirst("export ".count).filter { $0 != "'" })
             }
         }
 

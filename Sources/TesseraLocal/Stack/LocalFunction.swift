@@ -37,16 +37,21 @@ public struct LocalFunction: Sendable {
                     guard let logical, let url = ids[logical.logicalId] else { continue }
                     queues.append((url, Int(properties?["BatchSize"]?.string ?? "10") ?? 10))
                 case "IoTRule":
-                    let sql = try template.string(properties?["Sql"] ?? .string(""), identifiers: ids)
-                    // The rule's topic filter is the quoted text after FROM.
-                    if let from = sql.range(of: "FROM '"), let end = sql[from.upperBound...].firstIndex(of: "'") {
-                        topics.append(String(sql[from.upperBound..<end]))
-                    }
+                    if let topic = try topicFilter(properties?["Sql"], template, ids) { topics.append(topic) }
                 case "HttpApi", "Api":
                     http = true
                 default:
                     continue
                 }
+            }
+            // Standalone rules (the template's, for their error action) that invoke this function.
+            for rule in template.resources(ofType: "AWS::IoT::TopicRule") {
+                let payload = rule.properties["TopicRulePayload"]
+                let invokes = (payload?["Actions"]?.list ?? []).contains { action in
+                    guard case let .function("Fn::GetAtt", .list(parts))? = action["Lambda"]?["FunctionArn"] else { return false }
+                    return parts.first?.string == function.logicalId
+                }
+                if invokes, let topic = try topicFilter(payload?["Sql"], template, ids) { topics.append(topic) }
             }
             let globals = 128
             return LocalFunction(
@@ -55,6 +60,14 @@ public struct LocalFunction: Sendable {
                 timeoutSeconds: Int(try function.properties["Timeout"].map { try template.string($0, identifiers: ids) } ?? "") ?? 3,
                 queues: queues, iotTopics: topics, servesHTTP: http)
         }
+    }
+
+    /// The topic filter of a rule's `SELECT ... FROM 'topic'`.
+    static func topicFilter(_ sql: TemplateValue?, _ template: LocalTemplate, _ ids: [String: String]) throws -> String? {
+        guard let sql else { return nil }
+        let text = try template.string(sql, identifiers: ids)
+        guard let from = text.range(of: "FROM '"), let end = text[from.upperBound...].firstIndex(of: "'") else { return nil }
+        return String(text[from.upperBound..<end])
     }
 
     static func executableName(_ logicalId: String) -> String {

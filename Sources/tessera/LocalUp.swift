@@ -1,0 +1,68 @@
+import ArgumentParser
+import Glibc
+import TesseraAWS
+import TesseraLocal
+import TesseraSupport
+
+extension Local {
+    /// `tessera local up`: the whole pipeline on this machine, from template.yaml.
+    struct Up: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start the local stack: emulator, template.yaml's resources, the three functions, MQTT, the page.",
+            discussion: "Runs until Ctrl-C or `tessera local down`, then stops everything it started. "
+                + "Writes .local/up.env (the stack's variables, for `source`) while it runs.")
+
+        @Option(help: "The SAM template whose resources and functions to run.") var template = "template.yaml"
+        @Option(help: "Port of the page and API on 127.0.0.1 (0 picks one).") var port: UInt16 = 8080
+        @Option(help: "moto's server (scripts/setup installs it).") var emulator = ".venv/bin/moto_server"
+        @Option(help: "Folder for logs and the state files.") var state = ".local"
+
+        func run() throws {
+            var signals = sigset_t()
+            sigemptyset(&signals)
+            sigaddset(&signals, SIGINT)
+            sigaddset(&signals, SIGTERM)
+            pthread_sigmask(SIG_BLOCK, &signals, nil)
+            let up = try LocalUp(template: template, apiPort: port, emulator: emulator,
+                                 stateDirectory: state, binDirectory: siblingExecutable("tessera").dropLastPathComponent(),
+                                 log: { say($0) })
+            say("")
+            say("page:     \(up.pageURL)")
+            say("MQTT:     \(up.mqttAddress) (topic \(up.iotTopics.joined(separator: ", ")))")
+            say("emulator: \(up.emulatorURL) (no signature checking: browsers' presigned POSTs need that)")
+            say("send a photo: tessera send PHOTO --broker \(up.mqttAddress) --machine-id cam-1 --label my-photo")
+            say("variables: source \(state)/up.env; stop: Ctrl-C or tessera local down")
+            var received: Int32 = 0
+            sigwait(&signals, &received)
+            say("stopping the local stack")
+            up.stop()
+        }
+    }
+
+    /// `tessera local down`: stops what `tessera local up` started.
+    struct Down: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop the local stack `tessera local up` started.")
+
+        @Option(help: "Folder of the state files.") var state = ".local"
+
+        func run() throws {
+            guard let text = readFile("\(state)/up.pid").map({ String(decoding: $0, as: UTF8.self) }),
+                  let pid = pid_t(text.trimmingHTTPWhitespace()), isAlive(pid) else {
+                say("the local stack is not running")
+                return
+            }
+            kill(pid, SIGTERM)
+            for _ in 0..<300 where isAlive(pid) { sleepSeconds(0.1) }
+            guard !isAlive(pid) else { throw ValidationError("process \(pid) is still running after 30 s") }
+            say("the local stack is stopped")
+        }
+    }
+}
+
+/// Whether the process runs (a zombie, exited but not yet reaped by its parent, does not).
+func isAlive(_ pid: pid_t) -> Bool {
+    guard kill(pid, 0) == 0 else { return false }
+    guard let stat = readFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: UInt8(ascii: ")")),
+          close + 2 < stat.count else { return true }
+    return stat[close + 2] != UInt8(ascii: "Z")
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Glibc
+import Testing
+import TesseraLocal
+
+/// `tessera local up` as a user runs it: from a clean state, a photo sent over MQTT comes out as an
+/// original, renditions, an item and a notification; `down` leaves no process or port behind.
+struct LocalUpTests {
+    static let root = LocalTemplateTests.root
+
+    func run(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
+             timeout: Double = 90) throws -> (status: Int32, output: String) {
+        let tool = FunctionProcess.binDirectory.appendingPathComponent("tessera").path
+        let process = try ChildProcess([tool] + arguments, environment: environment,
+                                       logPath: NSTemporaryDirectory() + "tessera-\(UUID().uuidString).log")
+        let status = process.waitForExit(timeout: timeout)?.status ?? -1
+        return (status, process.log)
+    }
+
+    static func accepts(_ url: String) -> Bool {
+        guard let port = url.split(separator: ":").last.flatMap({ UInt16($0.prefix { $0.isNumber }) }) else { return false }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    /// `export NAME='value'` lines as a map.
+    static func exports(_ path: String) -> [String: String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
+        var values: [String: String] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("export ") {
+            let pair = line.dropFirst("export ".count)
+            guard let eq = pair.firstIndex(of: "=") else { continue }
+            values[String(pair[..<eq])] = String(pair[pair.index(after: eq)...]).replacingOccurrences(of: "'\\''", with: "'")
+                .trimmingCharacters(in: CharacterSet(charactersIn: "'"))
+        }
+        return values
+    }
+
+    @Test func aPhotoSentOverMQTTComesOutAndDownLeavesNothingBehind() throws {
+        let state = NSTemporaryDirectory() + "tessera-up-\(UUID().uuidString)"
+        let tool = FunctionProcess.binDirectory.appendingPathComponent("tessera").path
+        let up = try ChildProcess([tool, "local", "up", "--port", "0", "--state", state,
+                                   "--template", Self.root.appendingPathComponent("template.yaml").path,
+                                   "--emulator", Self.root.appendingPathComponent(".venv/bin/moto_server").path],
+                                  environment: ProcessInfo.processInfo.environment, logPath: state + ".log")
+        defer { up.terminate() }
+        var variables: [String: String] = [:]
+        for _ in 0..<600 where variables["TESSERA_MQTT"] == nil {
+            if up.waitForExit(timeout: 0.1) != nil { Issue.record("local up exited: \(up.log)"); return }
+            variables = Self.exports(state + "/up.env")
+        }
+        let mqtt = try #require(variables["TESSERA_MQTT"], "no up.env: \(up.log)")
+        let page = try #require(variables["TESSERA_PAGE_URL"])
+        let emulator = try #require(variables["AWS_ENDPOINT_URL"])
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(variables) { _, new in new }
+
+        let send = try run(["send", Fixtures.url("photos/fresh-flower.jpg").path, "--broker", mqtt, "--machine-id", "cam-9",
+                            "--label", "through-mqtt", "--state", state + "/send.json"], environment: environment)
+        #expect(send.status == 0, "\(send.output)")
+        let status = try run(["local", "status", "--machine-id", "cam-9", "through-mqtt", "--wait", "60"], environment: environment)
+        #expect(status.output.contains("  status: ready"), "\(status.output)\n\(up.log)")
+        #expect(status.output.contains("  source: iot"))
+        #expect(status.output.contains("key: thumb/cam-9/through-mqtt.jpg"))
+        // The picture.ready notification, as the topic's subscriber got it.
+        #expect(status.output.contains("notifications: 1"), "\(status.output)")
+        #expect(status.output.contains("\"key\":\"cam-9/through-mqtt.jpg\",\"renditions\":{\"half\""), "\(status.output)")
+        #expect(up.log.contains("[piece-storage] "), "function logs are shown with the function's name")
+
+        let down = try run(["local", "down", "--state", state], environment: environment)
+        #expect(down.status == 0 && down.output.contains("the local stack is stopped"), "\(down.output)")
+        #expect(up.waitForExit(timeout: 10) != nil)
+        for address in [mqtt, page, emulator] { #expect(!Self.accepts(address), "\(address) still answers") }
+        #expect(!FileManager.default.fileExists(atPath: state + "/up.pid"))
+        // No function, broker or emulator process of this stack is left.
+        let ps = try run(["local", "status", "--state", state], environment: environment)
+        #expect(ps.output.contains("the local stack is not running"))
+    }
+}
