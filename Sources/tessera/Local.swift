@@ -136,8 +136,13 @@ struct Local: ParsableCommand {
                 let messages = try SQSClient(aws: aws).receiveMessages(queueURL: watch, max: 10, visibilityTimeout: 0)
                 say("notifications: \(messages.count)")
                 for message in messages {
-                    if case let .object(envelope)? = try? JSONValue.parse(Array(message.Body.utf8)),
-                       case let .string(text)? = envelope["Message"] { say("  \(text)") }
+                    guard case let .object(envelope)? = try? JSONValue.parse(Array(message.Body.utf8)),
+                          case let .string(text)? = envelope["Message"] else { continue }
+                    // The `event` message attribute subscribers filter on: picture.ready, .failed, .incomplete.
+                    var event = "notification"
+                    if case let .object(attributes)? = envelope["MessageAttributes"], case let .object(field)? = attributes["event"],
+                       case let .string(value)? = field["Value"] { event = value }
+                    say("  \(event): \(text)")
                 }
             }
         }
