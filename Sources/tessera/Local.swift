@@ -6,95 +6,16 @@ import TesseraLocal
 import TesseraPictures
 import TesseraSupport
 
-/// `tessera local`: the local stack's resources in the AWS emulator, and picture-processor run over
-/// its queues as Lambda's event source mapping would.
+/// `tessera local`: the whole pipeline on this machine (template.yaml's resources in the AWS emulator,
+/// the functions, an MQTT broker, the page), and a look at what it holds.
 struct Local: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Work with the local stack's resources in the AWS emulator.",
-        subcommands: [Up.self, Down.self, Status.self, Init.self, Process.self, Serve.self])
-
-    /// Names the local stack gives its resources (template.yaml's resources, one each).
-    enum Names {
-        static let piecesTable = "tessera-pieces", picturesTable = "tessera-pictures"
-        static let originals = "tessera-originals", renditions = "tessera-renditions"
-        static let reassemblyQueue = "tessera-reassembly", resizeQueue = "tessera-resize"
-        static let topic = "tessera-notify", watchQueue = "tessera-notifications"
-    }
-
-    struct Init: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Create the tables, buckets, queues and topic; print their environment variables.")
-
-        func run() throws {
-            let aws = AWSClient(config: try AWSConfig.fromEnvironment(.process()))
-            let db = DynamoDBClient(aws: aws), sqs = SQSClient(aws: aws), s3 = S3Client(aws: aws), sns = SNSClient(aws: aws)
-            for (table, keys) in [(Names.piecesTable, (("pictureId", "S"), ("piece", "N"))),
-                                  (Names.picturesTable, (("collection", "S"), ("name", "S")))] {
-                do {
-                    try db.createTable(.init(name: table, partitionKey: keys.0, sortKey: keys.1))
-                } catch let error as AWSError where error.code == "ResourceInUseException" {
-                    // Already there from an earlier run.
-                }
-            }
-            try db.enableTimeToLive(table: Names.piecesTable, attribute: "expiresAt")
-            func queueWithDeadLetters(_ name: String, receives: Int) throws -> String {
-                let dlq = try sqs.createQueue(name: name + "-dlq")
-                return try sqs.createQueue(name: name, attributes: [
-                    "VisibilityTimeout": "5",
-                    "RedrivePolicy": "{\"deadLetterTargetArn\":\"\(try sqs.queueARN(queueURL: dlq))\",\"maxReceiveCount\":\"\(receives)\"}",
-                ])
-            }
-            let reassembly = try queueWithDeadLetters(Names.reassemblyQueue, receives: 5)
-            let resize = try queueWithDeadLetters(Names.resizeQueue, receives: 5)
-            try s3.createBucket(Names.originals)
-            try s3.createBucket(Names.renditions)
-            try s3.notifyQueueOnCreate(bucket: Names.originals, queueARN: try sqs.queueARN(queueURL: resize))
-            let topic = try sns.createTopic(name: Names.topic)
-            let watch = try sqs.createQueue(name: Names.watchQueue)
-            try sns.subscribeQueue(topicARN: topic, queueARN: try sqs.queueARN(queueURL: watch))
-            for (name, value) in [("PIECES_TABLE", Names.piecesTable), ("REASSEMBLY_QUEUE_URL", reassembly),
-                                  ("ORIGINALS_BUCKET", Names.originals), ("RENDITIONS_BUCKET", Names.renditions),
-                                  ("PICTURES_TABLE", Names.picturesTable), ("NOTIFY_TOPIC_ARN", topic),
-                                  ("REASSEMBLY_MAX_ATTEMPTS", "5"), ("RESIZE_QUEUE_URL", resize),
-                                  ("NOTIFICATIONS_QUEUE_URL", watch)] {
-                print("export \(name)=\(value)")
-            }
-        }
-    }
-
-    struct Process: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Run picture-processor over the reassembly and resize queues until both are empty.")
-
-        @Option(help: "The picture-processor binary; default: the one built beside this tool.")
-        var function: String?
-
-        @Option(help: "Most polls of each queue.") var rounds = 10
-
-        func run() throws {
-            let env = Environment.process()
-            let sqs = SQSClient(aws: AWSClient(config: try AWSConfig.fromEnvironment(env)))
-            let api = try LocalRuntimeAPI(functionARN: "arn:aws:lambda:us-east-1:123456789012:function:picture-processor",
-                                          invocationTimeoutMs: 60_000)
-            defer { api.stop() }
-            var environment = env.values
-            environment["AWS_LAMBDA_RUNTIME_API"] = api.endpoint
-            environment["AWS_LAMBDA_LOG_FORMAT"] = environment["AWS_LAMBDA_LOG_FORMAT"] ?? "JSON"
-            let child = try ChildProcess([function ?? siblingExecutable("picture-processor")], environment: environment)
-            defer { child.terminate() }
-            // Reassembly writes originals, whose notifications then wait in the resize queue.
-            for (name, variable) in [("reassembly", "REASSEMBLY_QUEUE_URL"), ("resize", "RESIZE_QUEUE_URL")] {
-                let mapping = EventSourceMapping(queueURL: try env.required(variable), sqs: sqs, api: api)
-                for poll in try mapping.drain(rounds: rounds) {
-                    say("\(name) queue: \(poll.received) message(s), \(poll.failed.count) returned to the queue")
-                }
-            }
-        }
-    }
+        abstract: "Run the local stack and look at it.",
+        subcommands: [Up.self, Down.self, Status.self])
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a picture: its stored pieces, its pictures-table item and the notifications so far.")
+            abstract: "Whether the local stack runs; with a label, a picture's pieces, item and notifications.")
 
         @Option(help: "The device's id (the collection).") var machineId = "cam-1"
         @Option(help: "Wait up to this many seconds for the picture to be processed (ready or failed).") var wait = 0
@@ -106,7 +27,7 @@ struct Local: ParsableCommand {
             let env = Environment.process()
             let aws = AWSClient(config: try AWSConfig.fromEnvironment(env))
             let db = DynamoDBClient(aws: aws)
-            let table = env["PICTURES_TABLE"] ?? Names.picturesTable
+            let table = try env.required("PICTURES_TABLE")
             let key: Item = ["collection": .s(machineId), "name": .s(label)]
             let start = monotonicNanoseconds()
             while wait > 0, Double(monotonicNanoseconds() - start) / 1e9 < Double(wait) {
@@ -117,7 +38,7 @@ struct Local: ParsableCommand {
             }
             let id = PieceStore.pictureId(machineId: machineId, label: label)
             let items = try db.queryAll(
-                table: env["PIECES_TABLE"] ?? Names.piecesTable,
+                table: try env.required("PIECES_TABLE"),
                 keyCondition: .init("#id = :id", names: ["#id": "pictureId"], values: [":id": .s(id)]),
                 consistentRead: true)
             let pieces = items.compactMap { $0["piece"]?.int }.filter { $0 > 0 }

@@ -66,3 +66,10 @@ func isAlive(_ pid: pid_t) -> Bool {
           close + 2 < stat.count else { return true }
     return stat[close + 2] != UInt8(ascii: "Z")
 }
+
+extension String {
+    /// The folder part of a path (`/a/b/c` → `/a/b`).
+    func dropLastPathComponent() -> String {
+        split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+    }
+}
