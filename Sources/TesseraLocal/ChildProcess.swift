@@ -68,7 +68,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// What it wrote so far, when redirected.
     public var log: String {
-        logPath.flatMap(readFile).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        logPath.flatMap { readFile($0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
     private func poll() -> (status: Int32, peakRSSKiB: Int)? {

@@ -44,7 +44,9 @@ public final class HTTPServer: @unchecked Sendable {
     public init(port: UInt16 = 0, maxBodyBytes: Int = 64 * 1024 * 1024, written: Written? = nil,
                 handler: @escaping Handler) throws {
         self.maxBodyBytes = maxBodyBytes
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // Close-on-exec: function binaries, the broker and the emulator started later must not inherit
+        // the listener (a survivor would keep the port, and accept its own requests).
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ServerError.socket("socket: \(errnoText())") }
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
@@ -91,6 +93,8 @@ public final class HTTPServer: @unchecked Sendable {
                 if errno == EINTR { continue }
                 return
             }
+            // Close-on-exec as the listener (accept4 is not in Glibc's Swift overlay).
+            _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
             state.withLock { accepted += 1 }
             var yes: Int32 = 1
             setsockopt(connection, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))

@@ -38,7 +38,6 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
         let id: String
         let event: [UInt8]
         let traceId: String?
-        let deadline: Int
     }
 
     public let functionARN: String
@@ -92,8 +91,7 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
     public func enqueue(_ event: [UInt8], traceId: String? = nil) -> String {
         let id = UUID().uuidString.lowercased()
         condition.withLock {
-            queue.append(Pending(id: id, event: event, traceId: traceId,
-                                 deadline: UTCTime.nowMilliseconds() + invocationTimeoutMs))
+            queue.append(Pending(id: id, event: event, traceId: traceId))
             condition.broadcast()
         }
         return id
@@ -170,7 +168,8 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
         inFlight.insert(pending.id)
         var headers = HTTPHeaders([
             ("Lambda-Runtime-Aws-Request-Id", pending.id),
-            ("Lambda-Runtime-Deadline-Ms", String(pending.deadline)),
+            // As in Lambda, the time starts when the function gets the event, not when it was queued.
+            ("Lambda-Runtime-Deadline-Ms", String(UTCTime.nowMilliseconds() + invocationTimeoutMs)),
             ("Lambda-Runtime-Invoked-Function-Arn", functionARN),
             ("Content-Type", "application/json"),
         ])

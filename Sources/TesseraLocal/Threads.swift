@@ -76,23 +76,25 @@ func startThread(_ body: @escaping @Sendable () -> Void) {
     pthread_detach(thread)
 }
 
-/// A whole file's bytes; nil when it cannot be read.
-public func readFile(_ path: String) -> [UInt8]? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
+/// A whole regular file's bytes; nil when it cannot be read, is not a regular file (a directory, a
+/// FIFO, a device) or is larger than `maxBytes`.
+public func readFile(_ path: String, maxBytes: Int = 64 << 20) -> [UInt8]? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size <= maxBytes else { return nil }
     var bytes = [UInt8]()
-    if fseek(file, 0, SEEK_END) == 0 {
-        let size = ftell(file)
-        if size > 0 { bytes.reserveCapacity(size) }
-        rewind(file)
-    }
+    bytes.reserveCapacity(Int(info.st_size))
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, file)
-        if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
-        if n < chunk.count { break }
+    while bytes.count <= maxBytes {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        guard n >= 0 else { return nil }
+        if n == 0 { return bytes }
+        bytes += chunk[0..<n]
     }
-    return ferror(file) == 0 ? bytes : nil
+    return nil
 }
 
 /// Writes the bytes to a file, replacing it; false on failure.

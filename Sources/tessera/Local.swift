@@ -70,8 +70,7 @@ struct Local: ParsableCommand {
 
         /// Whether `tessera local up` runs, and where its page and broker are.
         func showStack() throws {
-            guard let pid = readFile("\(state)/up.pid").flatMap({ pid_t(String(decoding: $0, as: UTF8.self).trimmingHTTPWhitespace()) }),
-                  isAlive(pid) else {
+            guard let pid = LocalUp.runningPid(state) else {
                 say("the local stack is not running (start it with `tessera local up`)")
                 return
             }

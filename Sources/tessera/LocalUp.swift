@@ -46,25 +46,17 @@ extension Local {
         @Option(help: "Folder of the state files.") var state = ".local"
 
         func run() throws {
-            guard let text = readFile("\(state)/up.pid").map({ String(decoding: $0, as: UTF8.self) }),
-                  let pid = pid_t(text.trimmingHTTPWhitespace()), isAlive(pid) else {
+            // Only a live `tessera local up` is signalled: never whatever number the file happens to hold.
+            guard let pid = LocalUp.runningPid(state) else {
                 say("the local stack is not running")
                 return
             }
             kill(pid, SIGTERM)
-            for _ in 0..<300 where isAlive(pid) { sleepSeconds(0.1) }
-            guard !isAlive(pid) else { throw ValidationError("process \(pid) is still running after 30 s") }
+            for _ in 0..<300 where LocalUp.runningPid(state) == pid { sleepSeconds(0.1) }
+            guard LocalUp.runningPid(state) != pid else { throw ValidationError("process \(pid) is still running after 30 s") }
             say("the local stack is stopped")
         }
     }
-}
-
-/// Whether the process runs (a zombie, exited but not yet reaped by its parent, does not).
-func isAlive(_ pid: pid_t) -> Bool {
-    guard kill(pid, 0) == 0 else { return false }
-    guard let stat = readFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: UInt8(ascii: ")")),
-          close + 2 < stat.count else { return true }
-    return stat[close + 2] != UInt8(ascii: "Z")
 }
 
 extension String {

@@ -95,4 +95,26 @@ struct LocalTemplateTests {
         let bodies = try sqs.receiveMessages(queueURL: ids["ResizeQueue"]!, max: 10, waitSeconds: 2).map(\.Body)
         #expect(bodies.contains { $0.contains("c%2Fn.jpg") || $0.contains("c/n.jpg") }, "\(bodies)")
     }
+
+    @Test func hostileTemplatesAreRefusedWithTheirProblem() throws {
+        #expect(throws: TemplateError.malformed("line 2 has a YAML anchor or alias (& or *), which CloudFormation does not accept")) {
+            try LocalTemplate(yaml: "a: &x [1, 2]\nb: [*x, *x]\n".replacingOccurrences(of: "a: &x [1, 2]\n", with: "a: 1\n") + "")
+        }
+        #expect(throws: TemplateError.malformed("line 1 has a YAML anchor or alias (& or *), which CloudFormation does not accept")) {
+            try LocalTemplate(yaml: "a: &x [1, 2]\nb: 1\n")
+        }
+        // "*" inside values (IAM actions, S3 events) is not an alias.
+        _ = try LocalTemplate(yaml: "Resources:\n  P:\n    Type: X\n    Properties: { Action: \"s3:*\", Event: s3:ObjectCreated:*, R: \"*\" }\n")
+        let selfReference = try LocalTemplate(yaml: "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !Ref Q\n")
+        #expect(throws: TemplateError.unresolvable("a Ref, Sub or Condition that leads back to itself (64 levels deep)")) {
+            try selfReference.physicalName("Q")
+        }
+        let loop = try LocalTemplate(yaml: "Conditions:\n  Loop: !Condition Loop\nResources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      DelaySeconds: !If [Loop, 1, 2]\n")
+        #expect(throws: TemplateError.unresolvable("a Ref, Sub or Condition that leads back to itself (64 levels deep)")) {
+            try loop.string(loop.resource("Q")!.properties["DelaySeconds"]!)
+        }
+        #expect(throws: TemplateError.unresolvable("Nothing: no parameter or resource has that name")) {
+            try loop.string(.function("Ref", .string("Nothing")))
+        }
+    }
 }

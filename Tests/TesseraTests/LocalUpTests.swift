@@ -83,4 +83,21 @@ struct LocalUpTests {
         let ps = try run(["local", "status", "--state", state], environment: environment)
         #expect(ps.output.contains("the local stack is not running"))
     }
+
+    @Test func downSignalsOnlyALiveLocalUp() throws {
+        let state = NSTemporaryDirectory() + "tessera-up-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        // A stranger's process (here a sleep of ours) behind a stale or planted up.pid is never signalled.
+        let stranger = try ChildProcess(["/bin/sleep", "30"], environment: [:])
+        defer { stranger.terminate() }
+        for planted in ["\(stranger.pid)", "0", "-1", "1", "-\(getpgrp())", "not a pid"] {
+            try planted.write(toFile: state + "/up.pid", atomically: true, encoding: .utf8)
+            let down = try run(["local", "down", "--state", state])
+            #expect(down.status == 0 && down.output.contains("the local stack is not running"), "\(planted): \(down.output)")
+            #expect(stranger.isRunning, "down signalled \(planted)")
+        }
+        try FileManager.default.removeItem(atPath: state + "/up.pid")
+        try FileManager.default.createDirectory(atPath: state + "/up.pid", withIntermediateDirectories: true)
+        #expect(try run(["local", "status", "--state", state]).output.contains("not running"))
+    }
 }

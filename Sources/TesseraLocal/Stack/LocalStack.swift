@@ -11,7 +11,9 @@ public final class LocalStack: @unchecked Sendable {
     public let functions: [LocalFunction]
     public private(set) var gateway: LocalAPIGateway?
     private var runtimes: [String: LocalRuntimeAPI] = [:]
-    private var processes: [String: ChildProcess] = [:]
+    private var processes: [(name: String, process: ChildProcess)] = []
+    /// Request ids of IoT deliveries not yet looked at, by function.
+    private var iotPending: [String: [String]] = [:]
     private let state = ConditionLock()
     private var stopped = false
     private var workers = 0
@@ -19,15 +21,35 @@ public final class LocalStack: @unchecked Sendable {
 
     /// Starts every function from `binDirectory` with `environment` (the emulator's variables) plus its
     /// own; `logDirectory` gets `<executable>.log` each, whose lines `log` receives as `[name] line`.
+    /// A function an IoT rule invokes may run as `iotInstances` processes, as Lambda scales asynchronous
+    /// invocations out. One by default: with several, END can overtake the last piece, and the
+    /// reassembly then waits for the queue's visibility timeout (360 s in the template) to retry.
     public init(functions: [LocalFunction], binDirectory: String, environment: [String: String], apiPort: UInt16 = 0,
-                logDirectory: String, log: @escaping @Sendable (String) -> Void) throws {
+                logDirectory: String, iotInstances: Int = 1, log: @escaping @Sendable (String) -> Void) throws {
         self.functions = functions
         self.log = log
+        do {
+            try start(binDirectory: binDirectory, environment: environment, apiPort: apiPort,
+                      logDirectory: logDirectory, iotInstances: iotInstances)
+        } catch {
+            // Whatever started before the failure stops with it.
+            stop()
+            throw error
+        }
+    }
+
+    private func start(binDirectory: String, environment: [String: String], apiPort: UInt16, logDirectory: String,
+                       iotInstances: Int) throws {
         let aws = try AWSConfig.fromEnvironment(Environment(environment))
         for function in functions {
+            let binary = "\(binDirectory)/\(function.executable)"
+            guard access(binary, X_OK) == 0 else {
+                throw LocalUpError("no \(function.executable) at \(binary): build the functions first (`swift build`)")
+            }
             let runtime = try LocalRuntimeAPI(
                 functionARN: "arn:aws:lambda:\(LocalTemplate.region):\(LocalTemplate.accountId):function:\(function.executable)",
                 invocationTimeoutMs: function.timeoutSeconds * 1000)
+            runtimes[function.logicalId] = runtime
             var env = environment.merging(function.environment) { _, own in own }
             env["AWS_LAMBDA_RUNTIME_API"] = runtime.endpoint
             env["AWS_LAMBDA_FUNCTION_NAME"] = function.executable
@@ -35,9 +57,10 @@ public final class LocalStack: @unchecked Sendable {
             env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
             let logPath = "\(logDirectory)/\(function.executable).log"
             unlink(logPath)
-            runtimes[function.logicalId] = runtime
-            processes[function.logicalId] = try ChildProcess(["\(binDirectory)/\(function.executable)"], environment: env,
-                                                             logPath: logPath)
+            for instance in 0..<(function.iotTopics.isEmpty ? 1 : max(1, iotInstances)) {
+                let process = try ChildProcess([binary], environment: env, logPath: logPath)
+                state.withLock { processes.append((function.executable + (instance > 0 ? " #\(instance + 1)" : ""), process)) }
+            }
             follow(logPath, as: function.executable)
             for queue in function.queues {
                 work { [self] in
@@ -57,10 +80,12 @@ public final class LocalStack: @unchecked Sendable {
                     }
                 }
             }
+            if !function.iotTopics.isEmpty { reportIoTOutcomes(of: function, runtime) }
             if function.servesHTTP, gateway == nil {
                 gateway = try LocalAPIGateway(runtime: runtime, port: apiPort)
             }
         }
+        watchProcesses()
     }
 
     /// The functions IoT rules invoke for messages on `topic` (MQTT topic filter matching).
@@ -69,17 +94,50 @@ public final class LocalStack: @unchecked Sendable {
     }
 
     /// What an IoT rule with `SELECT *` does with a message: invoke each function once, asynchronously
-    /// (Lambda's async invocation: the message's JSON is the event; outcomes are logged).
+    /// (Lambda's async invocation: the message's JSON is the event). Only queues: outcomes are looked at
+    /// by one thread a function, so a flood of messages costs no thread each.
     public func deliverIoT(topic: String, payload: [UInt8]) {
         for function in iotFunctions(for: topic) {
             guard let runtime = runtimes[function.logicalId] else { continue }
             let id = runtime.enqueue(payload)
-            work { [self] in
-                switch runtime.wait(for: id, timeout: Double(function.timeoutSeconds) + 5) {
+            state.withLock {
+                iotPending[function.logicalId, default: []].append(id)
+                state.broadcast()
+            }
+        }
+    }
+
+    /// Logs the IoT deliveries that failed, in order.
+    private func reportIoTOutcomes(of function: LocalFunction, _ runtime: LocalRuntimeAPI) {
+        work { [self] in
+            while true {
+                let next: String? = state.withLock {
+                    _ = state.wait(until: monotonicNanoseconds() + 1_000_000_000) { stopped || iotPending[function.logicalId]?.isEmpty == false }
+                    return stopped ? nil : iotPending[function.logicalId]?.isEmpty == false ? iotPending[function.logicalId]!.removeFirst() : ""
+                }
+                guard let id = next else { return }
+                if id.isEmpty { continue }
+                switch runtime.wait(for: id, timeout: Double(function.timeoutSeconds) * 4 + 5) {
                 case let .error(type, message, _)?: log("[iot-rule] \(function.executable) failed: \(type): \(message)")
-                case nil: log("[iot-rule] \(function.executable) did not answer in time")
+                case nil: log("[iot-rule] \(function.executable) did not answer invocation \(id) in time")
                 default: break
                 }
+            }
+        }
+    }
+
+    /// Says when a function's process ends (a crash, a missing library), once.
+    private func watchProcesses() {
+        work { [self] in
+            var reported: Set<Int32> = []
+            while !isStopped {
+                for (name, process) in state.withLock({ processes }) where !reported.contains(process.pid) {
+                    if let exit = process.waitForExit(timeout: 0) {
+                        reported.insert(process.pid)
+                        if !isStopped { log("[local] \(name) exited with status \(exit.status); its invocations will time out") }
+                    }
+                }
+                sleepSeconds(1)
             }
         }
     }
@@ -94,8 +152,9 @@ public final class LocalStack: @unchecked Sendable {
         }
         guard first else { return }
         gateway?.stop()
+        state.withLock { state.broadcast() }
         _ = state.withLock { state.wait(until: monotonicNanoseconds() + 10_000_000_000) { workers == 0 } }
-        for process in processes.values { process.terminate() }
+        for (_, process) in state.withLock({ processes }) { process.terminate() }
         for runtime in runtimes.values { runtime.stop() }
     }
 

@@ -16,10 +16,30 @@ public struct LocalTemplate: Sendable {
     let conditions: [String: TemplateValue]
     /// The stack the names derive from (AWS::StackName and the UUID in AWS::StackId).
     public let stackName: String
+    private let depth = Depth()
+
+    /// How deep resolution has gone; a template is resolved on one thread at a time.
+    final class Depth: @unchecked Sendable {
+        var level = 0
+        func enter() throws {
+            level += 1
+            guard level <= 64 else {
+                level = 0
+                throw TemplateError.unresolvable("a Ref, Sub or Condition that leads back to itself (64 levels deep)")
+            }
+        }
+        func leave() { level = max(0, level - 1) }
+    }
 
     public static let region = "us-east-1", accountId = "123456789012"
 
     public init(yaml: String, stackName: String = "tessera-local") throws {
+        // CloudFormation does not take YAML anchors and aliases; expanding them (nested, a "billion
+        // laughs") could need gigabytes, so they are refused before parsing.
+        for (number, line) in yaml.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where line.firstMatch(of: /(^|[\s\[,{-])[&*][A-Za-z0-9_]/) != nil && !line.trimmingPrefix(while: { $0 == " " }).hasPrefix("#") {
+            throw TemplateError.malformed("line \(number + 1) has a YAML anchor or alias (& or *), which CloudFormation does not accept")
+        }
         let root: TemplateValue
         do {
             guard let node = try Yams.compose(yaml: yaml) else { throw TemplateError.malformed("the file is empty") }
@@ -62,7 +82,9 @@ public struct LocalTemplate: Sendable {
     /// The name AWS would give the resource, made local: an explicit name property when the template
     /// sets one, else `<stack>-<LogicalId>` as CloudFormation does (lower-case for buckets).
     public func physicalName(_ logicalId: String) throws -> String {
-        guard let resource = resource(logicalId) else { throw TemplateError.unresolvable("resource \(logicalId)") }
+        guard let resource = resource(logicalId) else {
+            throw TemplateError.unresolvable("\(logicalId): no parameter or resource has that name")
+        }
         let property = ["AWS::S3::Bucket": "BucketName", "AWS::DynamoDB::Table": "TableName", "AWS::SQS::Queue": "QueueName",
                         "AWS::SNS::Topic": "TopicName"][resource.type]
         if let property, let explicit = resource.properties[property] { return try string(explicit) }
@@ -80,6 +102,10 @@ public struct LocalTemplate: Sendable {
     }
 
     func resolve(_ value: TemplateValue, _ ids: [String: String]) throws -> TemplateValue {
+        // A Ref that leads back to itself (a name made from its own Ref, a condition naming itself)
+        // would recurse forever: no real template nests this deep.
+        try depth.enter()
+        defer { depth.leave() }
         switch value {
         case .string: return value
         case let .list(items): return .list(try items.map { try resolve($0, ids) })
@@ -133,6 +159,8 @@ public struct LocalTemplate: Sendable {
     }
 
     func holds(_ condition: String, _ ids: [String: String]) throws -> Bool {
+        try depth.enter()
+        defer { depth.leave() }
         guard let expression = conditions[condition] else { throw TemplateError.unresolvable("condition \(condition)") }
         return try truth(expression, ids)
     }
