@@ -6,6 +6,8 @@ public struct SQSEvent: Sendable, Equatable {
         /// How many times the message has been received, this time included (1 the first time).
         public let receiveCount: Int
         public let eventSourceARN: String?
+        /// What changing the message's visibility needs.
+        public var receiptHandle: String? = nil
     }
 
     public let records: [Record]
@@ -20,7 +22,8 @@ public struct SQSEvent: Sendable, Equatable {
                                               problem: "must be a whole number of 1 or more in a string, got \"\(count ?? "")\"")
             }
             return Record(messageId: try record.string("messageId"), body: try record.string("body"),
-                          receiveCount: receiveCount, eventSourceARN: try record.optionalString("eventSourceARN"))
+                          receiveCount: receiveCount, eventSourceARN: try record.optionalString("eventSourceARN"),
+                          receiptHandle: try record.optionalString("receiptHandle"))
         })
     }
 }

@@ -13,6 +13,12 @@ public struct EventSourceMapping {
     let sqs: SQSClient
     let api: LocalRuntimeAPI
 
+    /// The queue's ARN as Lambda puts it in each record, from its URL (`.../ACCOUNT/NAME`).
+    var queueARN: String {
+        let parts = queueURL.split(separator: "/")
+        return "arn:aws:sqs:\(sqs.aws.config.region):\(parts.dropLast().last ?? "123456789012"):\(parts.last ?? "")"
+    }
+
     public init(queueURL: String, sqs: SQSClient, api: LocalRuntimeAPI, batchSize: Int = 10) {
         self.queueURL = queueURL
         self.sqs = sqs
@@ -34,7 +40,7 @@ public struct EventSourceMapping {
             "{\"messageId\":\(jsonQuoted(message.MessageId)),\"receiptHandle\":\(jsonQuoted(message.ReceiptHandle)),"
                 + "\"body\":\(jsonQuoted(message.Body)),\"attributes\":{\"ApproximateReceiveCount\":"
                 + "\(jsonQuoted(message.Attributes?["ApproximateReceiveCount"] ?? "1"))},\"messageAttributes\":{},"
-                + "\"eventSource\":\"aws:sqs\",\"eventSourceARN\":\"arn:aws:sqs:local\",\"awsRegion\":\"us-east-1\"}"
+                + "\"eventSource\":\"aws:sqs\",\"eventSourceARN\":\(jsonQuoted(queueARN)),\"awsRegion\":\"us-east-1\"}"
         }
         let outcome = api.invoke(Array("{\"Records\":[\(records.joined(separator: ","))]}".utf8), timeout: timeout)
         var failed = messages.map(\.MessageId)  // an invocation error fails the whole batch, as in Lambda

@@ -47,6 +47,7 @@ public final class PictureProcessorHandler: LambdaHandler {
                     let (type, message) = errorReport(for: error)
                     log.error("message \(record.messageId) goes back to the queue: \(type): \(message)")
                     failed.append(record.messageId)
+                    if case ReassemblyError.piecesMissing = error { retrySoon(record, aws: aws, log: log) }
                 }
             }
             let items = failed.map { "{\"itemIdentifier\":\(jsonQuoted($0))}" }.joined(separator: ",")
@@ -55,6 +56,20 @@ public final class PictureProcessorHandler: LambdaHandler {
             // Delivered straight to Lambda: a failure is thrown, so Lambda's own retries apply.
             try handle(notification, aws: aws, log: log)
             return Array("{}".utf8)
+        }
+    }
+
+    /// Pieces still on their way (END can overtake the last piece when Lambda runs deliveries side by
+    /// side) are looked for again in 1, 2, 4, 8... s, not after the queue's visibility timeout (minutes).
+    private func retrySoon(_ record: SQSEvent.Record, aws: AWSClient, log: LambdaLogger) {
+        let sqs = SQSClient(aws: aws)
+        guard let handle = record.receiptHandle, let arn = record.eventSourceARN, let queue = sqs.queueURL(arn: arn) else { return }
+        let seconds = min(60, 1 << min(record.receiveCount - 1, 6))
+        do {
+            try sqs.changeVisibility(queueURL: queue, receiptHandle: handle, seconds: seconds)
+        } catch {
+            // The queue's own timeout then applies: later, not lost.
+            log.warn("message \(record.messageId): visibility not shortened to \(seconds) s: \(errorReport(for: error).message)")
         }
     }
 

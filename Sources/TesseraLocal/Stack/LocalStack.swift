@@ -21,11 +21,11 @@ public final class LocalStack: @unchecked Sendable {
 
     /// Starts every function from `binDirectory` with `environment` (the emulator's variables) plus its
     /// own; `logDirectory` gets `<executable>.log` each, whose lines `log` receives as `[name] line`.
-    /// A function an IoT rule invokes may run as `iotInstances` processes, as Lambda scales asynchronous
-    /// invocations out. One by default: with several, END can overtake the last piece, and the
-    /// reassembly then waits for the queue's visibility timeout (360 s in the template) to retry.
+    /// A function an IoT rule invokes runs as `iotInstances` processes, as Lambda scales asynchronous
+    /// invocations out: so END can overtake the last piece here as on AWS (picture-processor then looks
+    /// again within seconds).
     public init(functions: [LocalFunction], binDirectory: String, environment: [String: String], apiPort: UInt16 = 0,
-                logDirectory: String, iotInstances: Int = 1, log: @escaping @Sendable (String) -> Void) throws {
+                logDirectory: String, iotInstances: Int = 4, log: @escaping @Sendable (String) -> Void) throws {
         self.functions = functions
         self.log = log
         do {
