@@ -30,6 +30,19 @@ struct LocalUpTests {
         }
     }
 
+    /// The processes whose parent is `pid`, with their command lines.
+    static func children(of pid: pid_t) -> [(pid_t, String)] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> (pid_t, String)? in
+            guard let child = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 1,
+                  pid_t(fields[1]) == pid else { return nil }
+            let command = (try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8))?
+                .replacingOccurrences(of: "\u{0}", with: " ") ?? ""
+            return (child, command)
+        }
+    }
+
     /// `export NAME='value'` lines as a map.
     static func exports(_ path: String) -> [String: String] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
@@ -74,10 +87,17 @@ struct LocalUpTests {
         #expect(status.output.contains("  picture.ready: {\"collection\":\"cam-9\",\"name\":\"through-mqtt\""), "\(status.output)")
         #expect(up.log.contains("[piece-storage] "), "function logs are shown with the function's name")
 
+        // Its children: the emulator, mosquitto and the function binaries (six: piece-storage runs as four).
+        let children = Self.children(of: up.pid)
+        #expect(children.count >= 6, "children of local up: \(children)")
         let down = try run(["local", "down", "--state", state], environment: environment)
         #expect(down.status == 0 && down.output.contains("the local stack is stopped"), "\(down.output)")
         #expect(up.waitForExit(timeout: 10) != nil)
         for address in [mqtt, page, emulator] { #expect(!Self.accepts(address), "\(address) still answers") }
+        for (pid, command) in children {
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            #expect(stat.isEmpty || stat.split(separator: ")").last?.hasPrefix(" Z") == true, "\(command) (\(pid)) is still running")
+        }
         #expect(!FileManager.default.fileExists(atPath: state + "/up.pid"))
         // No function, broker or emulator process of this stack is left.
         let ps = try run(["local", "status", "--state", state], environment: environment)
