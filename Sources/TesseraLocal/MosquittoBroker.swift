@@ -63,8 +63,8 @@ public final class MosquittoBroker: @unchecked Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            let port = try Self.freePort()
-            let tlsPort = try tls.map { _ in try Self.freePort(excluding: port) }
+            let port = try freeLoopbackPort()
+            let tlsPort = try tls.map { _ in try freeLoopbackPort(excluding: port) }
             let config = directory + "/mosquitto.conf", logPath = directory + "/mosquitto.log"
             _ = unlink(logPath)
             guard writeFile(config, Array(Self.configuration(port: port, tlsPort: tlsPort, tls: tls).utf8)) else {
@@ -141,29 +141,6 @@ public final class MosquittoBroker: @unchecked Sendable {
             ]
         }
         return lines.joined(separator: "\n") + "\n"
-    }
-
-    /// A port nothing listens on now, from the kernel's ephemeral range.
-    public static func freePort(excluding: Int? = nil) throws -> Int {
-        for _ in 0..<10 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw MosquittoBrokerError.setup("socket: \(errnoText())") }
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = 0
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let found = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-                }
-            }
-            guard found else { throw MosquittoBrokerError.setup("cannot find a free port: \(errnoText())") }
-            let port = Int(UInt16(bigEndian: address.sin_port))
-            if port != excluding { return port }
-        }
-        throw MosquittoBrokerError.setup("cannot find a free port")
     }
 
     /// True once every port accepts a TCP connection; false when mosquitto exited or the time is up.

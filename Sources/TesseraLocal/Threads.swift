@@ -109,3 +109,24 @@ public func printError(_ line: String) {
     let bytes = Array((line + "\n").utf8)
     bytes.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
 }
+
+/// A port on 127.0.0.1 nothing listens on now, from the kernel's ephemeral range, for a process that
+/// takes its port as an argument (moto, mosquitto). Another process may take it before that one binds.
+public func freeLoopbackPort(excluding: Int? = nil) throws -> Int {
+    for _ in 0..<10 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw ServerError.socket("socket: \(errnoText())") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let found = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard found else { throw ServerError.socket("cannot find a free port: \(errnoText())") }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        if port != excluding { return port }
+    }
+    throw ServerError.socket("cannot find a free port")
+}

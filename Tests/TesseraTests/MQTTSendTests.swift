@@ -196,7 +196,7 @@ struct MQTTSendTests {
     }
 
     @Test func anUnreachableBrokerFailsFastNamingHostAndPort() throws {
-        let port = try MosquittoBroker.freePort()  // nothing listens there
+        let port = try freeLoopbackPort()  // nothing listens there
         let result = try Self.send([Fixtures.url("photos/ladybird-420.jpg").path, "--broker", "mqtt://127.0.0.1:\(port)",
                                     "--state", FileManager.default.temporaryDirectory.appendingPathComponent("u-\(UUID()).json").path],
                                    timeout: 20)

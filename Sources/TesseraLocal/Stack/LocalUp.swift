@@ -33,7 +33,7 @@ public final class LocalUp: @unchecked Sendable {
         guard access(emulatorPath, X_OK) == 0 else {
             throw LocalUpError("no AWS emulator at \(emulatorPath): run scripts/setup (it installs moto's server into .venv)")
         }
-        let port = try freePort()
+        let port = try freeLoopbackPort()
         emulatorURL = "http://127.0.0.1:\(port)"
         var env = ["AWS_ENDPOINT_URL": emulatorURL, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                    "AWS_REGION": LocalTemplate.region]
@@ -155,21 +155,6 @@ public final class LocalUp: @unchecked Sendable {
 public struct LocalUpError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
-}
-
-/// A port nothing listens on now (the kernel's pick).
-func freePort() throws -> UInt16 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let ok = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard ok else { throw LocalUpError("cannot find a free port: \(errnoText())") }
-    return UInt16(bigEndian: address.sin_port)
 }
 
 func shellQuoted(_ text: String) -> String { "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'" }
