@@ -73,6 +73,7 @@ let package = Package(
 
         .executableTarget(name: "noop-function", dependencies: ["TesseraRuntime"], path: "Benchmarks/noop-function"),
         .executableTarget(name: "runtime-bench", dependencies: ["TesseraLocal"], path: "Benchmarks/runtime-bench"),
+        .executableTarget(name: "render-process", dependencies: ["TesseraImaging"], path: "Benchmarks/render-process"),
         .executableTarget(name: "processor-bench", dependencies: ["TesseraProcessor", "TesseraLocal"],
                           path: "Benchmarks/processor-bench"),
 

@@ -7,11 +7,12 @@ public struct RenderOptions: Sendable {
     /// Keep EXIF (GPS included) with its Orientation reset; off by default. ICC is always kept.
     public var keepMetadata: Bool
     public var limits: ImageLimits
-    /// Decode at least this many times the target before the Lanczos filter (within the decode budget).
-    public var qualityMargin: Double
+    /// Decode at least this many times the target before the Lanczos filter (within the decode budget);
+    /// nil: the margin measured for each DCT scale (`JPEGDecoder.margin(for:)`).
+    public var qualityMargin: Double?
 
     public init(quality: Int = 85, subsampling: ChromaSubsampling = .s420, keepMetadata: Bool = false,
-                limits: ImageLimits = ImageLimits(), qualityMargin: Double = 2) {
+                limits: ImageLimits = ImageLimits(), qualityMargin: Double? = nil) {
         self.quality = quality
         self.subsampling = subsampling
         self.keepMetadata = keepMetadata
@@ -57,19 +58,53 @@ public final class RenditionRenderer {
             }
         }
         // Sizes in the stored orientation, which is what the decoder and resampler see.
-        let stored = targets.map { info.orientation >= 5 ? ($0.height, $0.width) : ($0.width, $0.height) }
-        let largest = (stored.map(\.0).max() ?? 1, stored.map(\.1).max() ?? 1)
-        let decoded = try decoder.decode(jpeg, info: info, target: largest, margin: options.qualityMargin,
-                                         limits: options.limits)
+        let stored = targets.map { info.orientation >= 5 ? (width: $0.height, height: $0.width) : $0 }
+        var decoded: JPEGDecoder.Scaled? = try decoder.decode(jpeg, info: info, targets: stored,
+                                                              margin: options.qualityMargin, limits: options.limits)
+        let sources = Self.plan(stored)
         // A CMYK source's profile describes CMYK; it would be wrong on RGB output.
         let icc = info.colorSpace == .cmyk || info.colorSpace == .ycck ? nil : info.iccProfile
         let exif = options.keepMetadata ? uprightExif(jpeg, info) : nil
-        return try zip(specs, stored).map { spec, size in
-            let resized = resampler.resize(decoded, width: size.0, height: size.1)
+        var made = [PixelBuffer?](repeating: nil, count: specs.count)
+        var renditions = [Rendition?](repeating: nil, count: specs.count)
+        for index in Self.largestFirst(stored) {
+            let size = stored[index]
+            let resized: PixelBuffer
+            if let source = sources[index], let from = made[source] {
+                resized = resampler.resize(from, width: size.width, height: size.height)
+            } else {
+                resized = resampler.resize(decoded!.pixels, extent: decoded!.extent, width: size.width, height: size.height)
+            }
+            // The decode goes as soon as no rendition still to make needs it, the pictures once no
+            // smaller one is made from them.
+            if !sources.indices.contains(where: { $0 != index && sources[$0] == nil && renditions[$0] == nil }) { decoded = nil }
+            if sources.contains(index) { made[index] = resized }
             let upright = Orientation.apply(info.orientation, to: resized)
             let encoded = try encoder.encode(upright, quality: options.quality, subsampling: options.subsampling,
                                              icc: icc, exif: exif)
-            return Rendition(spec: spec, width: upright.width, height: upright.height, jpeg: encoded, notes: info.notes)
+            renditions[index] = Rendition(spec: specs[index], width: upright.width, height: upright.height,
+                                          jpeg: encoded, notes: info.notes)
+        }
+        return renditions.map { $0! }
+    }
+
+    /// A rendition at least this many times smaller than another is made from that one's pixels (a
+    /// Lanczos output is a clean source), not from the larger decode.
+    static let chainGap = 3
+
+    static func largestFirst(_ sizes: [(width: Int, height: Int)]) -> [Int] {
+        sizes.indices.sorted { sizes[$0].width * sizes[$0].height > sizes[$1].width * sizes[$1].height }
+    }
+
+    /// For each rendition, the rendition it is made from (the smallest at least `chainGap` times its
+    /// size on both sides), or nil for the decode.
+    static func plan(_ sizes: [(width: Int, height: Int)]) -> [Int?] {
+        let order = largestFirst(sizes)
+        return sizes.indices.map { index in
+            order.filter { other in
+                other != index && sizes[other].width >= chainGap * sizes[index].width
+                    && sizes[other].height >= chainGap * sizes[index].height
+            }.last
         }
     }
 

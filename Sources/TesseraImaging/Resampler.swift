@@ -1,21 +1,28 @@
 import Glibc
 import TesseraSupport
 
-/// Separable Lanczos-3 resampling with pixel centres aligned (no half-pixel shift on odd sizes),
-/// in 22-bit fixed point; horizontal pass, then vertical.
+/// Separable Lanczos-3 resampling with Pillow's pixel-centre convention (no half-pixel shift on odd
+/// sizes), in single-precision SIMD: each input row is filtered horizontally once into a ring of
+/// float rows, and each output row is the weighted sum of the ring rows its vertical taps reach, eight
+/// lanes at a time. Large reductions are first box-averaged by a whole factor (Pillow's `reduce`),
+/// leaving at least `reducingGap` times the target for the filter.
 public struct Resampler {
     /// Horizontally filtered rows waiting for the vertical pass, kept between calls for reuse.
-    private var ring: [UInt8] = []
+    private var ring: [Float] = []
+    /// One input row as floats: a pixel a `SIMD4` (RGB and a spare lane), or plain floats (gray).
+    private var line: [Float] = []
 
     public init() {}
 
-    static let precisionBits: Int32 = 22
+    /// The box pre-reduction leaves at least this many times the target for the Lanczos filter;
+    /// measured on the corpus with the thumbnail rendition, 3 costs under 0.01 dB against no reduction.
+    public static let reducingGap = 3.0
 
-    /// Taps of each output pixel: first input index, count, and fixed-point weights (`stride` apart).
+    /// Taps of each output pixel: first input index, count, and weights (`stride` apart, zero-padded).
     struct Taps {
         var first: [Int]
         var count: [Int]
-        var weights: [Int32]
+        var weights: [Float]
         var stride: Int
     }
 
@@ -26,72 +33,102 @@ public struct Resampler {
         return 3 * sin(px) * sin(px / 3) / (px * px)
     }
 
-    static func taps(from inSize: Int, to outSize: Int) -> Taps {
-        let scale = Double(inSize) / Double(outSize)
+    /// Taps from `inSize` samples covering `extent` units of the picture (less than `inSize` when a
+    /// DCT-scaled decode rounded its last sample up) to `outSize` samples covering the same extent.
+    static func taps(from inSize: Int, extent: Double, to outSize: Int) -> Taps {
+        let scale = extent / Double(outSize)
         let filterScale = max(scale, 1)
         let support = 3 * filterScale
-        let stride = Int(support.rounded(.up)) * 2 + 1
-        var taps = Taps(first: [], count: [], weights: [Int32](repeating: 0, count: stride * outSize), stride: stride)
+        let stride = (Int(support.rounded(.up)) * 2 + 1 + 3) & ~3
+        var taps = Taps(first: [], count: [], weights: [Float](repeating: 0, count: stride * outSize), stride: stride)
         taps.first.reserveCapacity(outSize)
         taps.count.reserveCapacity(outSize)
         var weights = [Double](repeating: 0, count: stride)
         for x in 0..<outSize {
             let center = (Double(x) + 0.5) * scale
-            let low = max(0, Int(center - support + 0.5))
-            let high = min(inSize, Int(center + support + 0.5))
+            var low = max(0, Int(center - support + 0.5))
+            var high = min(inSize, max(low + 1, Int(center + support + 0.5)))
             var total = 0.0
             for j in 0..<(high - low) {
                 weights[j] = lanczos3((Double(j + low) - center + 0.5) / filterScale)
                 total += weights[j]
             }
-            let one = Double(1 << precisionBits)
-            for j in 0..<(high - low) {
-                taps.weights[x * stride + j] = Int32((weights[j] / total * one).rounded())
-            }
+            // Taps that weigh (next to) nothing, as at a whole-number scale, cost time and add no signal.
+            var skip = 0
+            while high - low > 1, abs(weights[skip] / total) < 1e-7 { skip += 1; low += 1 }
+            while high - low > 1, abs(weights[skip + high - low - 1] / total) < 1e-7 { high -= 1 }
+            for j in 0..<(high - low) { taps.weights[x * stride + j] = Float(weights[skip + j] / total) }
             taps.first.append(low)
             taps.count.append(high - low)
         }
         return taps
     }
 
-    /// `source` resized to exactly `width` x `height`.
+    /// `source` resized to exactly `width` x `height`. `extent` is how much of the picture the source
+    /// covers, in its own pixels (the default: all of them, `width` x `height`).
     ///
     /// Both passes stream: input rows are filtered horizontally into a ring just large enough for one
     /// output row's vertical taps, so no whole intermediate image exists (as in libvips).
-    public mutating func resize(_ source: PixelBuffer, width: Int, height: Int) -> PixelBuffer {
-        if source.width == width && source.height == height { return source }
+    public mutating func resize(_ source: PixelBuffer, extent: (width: Double, height: Double)? = nil,
+                                width: Int, height: Int) -> PixelBuffer {
+        var extent = extent ?? (Double(source.width), Double(source.height))
+        if source.width == width && source.height == height && extent == (Double(width), Double(height)) {
+            return source
+        }
+        precondition(source.width > 0 && source.height > 0 && width > 0 && height > 0, "sizes start at 1 pixel")
+        // A large reduction first averages whole boxes, as Pillow's `reducing_gap` does.
+        let kx = max(1, Int(extent.width / (Double(width) * Self.reducingGap)))
+        let ky = max(1, Int(extent.height / (Double(height) * Self.reducingGap)))
+        var input = source
+        if kx > 1 || ky > 1 {
+            input = Self.reduce(source, kx, ky)
+            extent = (extent.width / Double(kx), extent.height / Double(ky))
+        }
+        return filter(input, extent: extent, width: width, height: height)
+    }
+
+    private mutating func filter(_ source: PixelBuffer, extent: (width: Double, height: Double),
+                                 width: Int, height: Int) -> PixelBuffer {
         let c = source.channels
+        precondition(c == 1 || c == 3, "the resampler takes gray or RGB pixels")
         let rowLength = width * c
-        let vertical = Self.taps(from: source.height, to: height)
-        let horizontal = source.width == width ? nil : Self.taps(from: source.width, to: width)
-        let ringRows = horizontal == nil ? 0 : (vertical.count.max() ?? 1)
-        if ring.count < ringRows * rowLength { ring = [UInt8](repeating: 0, count: ringRows * rowLength) }
-        var accumulator = [Int32](repeating: 0, count: rowLength)
+        // Room for an 8-lane store past the last value, and a 4-lane pixel past the last pixel.
+        let ringStride = (rowLength + 8 + 7) & ~7
+        let vertical = Self.taps(from: source.height, extent: extent.height, to: height)
+        let horizontal = Self.taps(from: source.width, extent: extent.width, to: width)
+        let ringRows = min(source.height, (vertical.count.max() ?? 1))
+        if ring.count < ringRows * ringStride { ring = [Float](repeating: 0, count: ringRows * ringStride) }
+        let lineLength = c == 3 ? 4 * source.width + 4 : source.width + horizontal.stride
+        if line.count < lineLength { line = [Float](repeating: 0, count: lineLength) }
         let output = [UInt8](unsafeUninitializedCapacity: rowLength * height) { out, count in
             source.pixels.withUnsafeBufferPointer { src in
                 ring.withUnsafeMutableBufferPointer { ring in
-                    accumulator.withUnsafeMutableBufferPointer { acc in
-                        vertical.weights.withUnsafeBufferPointer { weights in
-                            var nextInput = 0
-                            for y in 0..<height {
-                                let first = vertical.first[y], taps = vertical.count[y]
-                                acc.baseAddress!.update(repeating: 0, count: rowLength)
-                                if let horizontal {
+                    line.withUnsafeMutableBufferPointer { line in
+                        horizontal.weights.withUnsafeBufferPointer { hWeights in
+                            vertical.weights.withUnsafeBufferPointer { vWeights in
+                                var nextInput = 0
+                                var rows = [UnsafePointer<Float>](repeating: UnsafePointer(ring.baseAddress!),
+                                                                  count: vertical.stride)
+                                for y in 0..<height {
+                                    let first = vertical.first[y], taps = vertical.count[y]
                                     while nextInput < first + taps {
-                                        Self.horizontalRow(src.baseAddress! + nextInput * source.width * c, source.width,
-                                                           c, ring.baseAddress! + (nextInput % ringRows) * rowLength,
-                                                           width, horizontal)
+                                        let slot = ring.baseAddress! + (nextInput % ringRows) * ringStride
+                                        let row = src.baseAddress! + nextInput * source.width * c
+                                        if c == 3 {
+                                            Self.horizontalRGB(row, source.width, line.baseAddress!, slot, width,
+                                                               horizontal, hWeights.baseAddress!)
+                                        } else {
+                                            Self.horizontalGray(row, source.width, line.baseAddress!, slot, width,
+                                                                horizontal, hWeights.baseAddress!)
+                                        }
                                         nextInput += 1
                                     }
+                                    for j in 0..<taps {
+                                        rows[j] = UnsafePointer(ring.baseAddress! + ((first + j) % ringRows) * ringStride)
+                                    }
+                                    Self.verticalRow(rows, vWeights.baseAddress! + y * vertical.stride, taps,
+                                                     out.baseAddress! + y * rowLength, rowLength)
                                 }
-                                for j in 0..<taps {
-                                    let row = horizontal == nil
-                                        ? src.baseAddress! + (first + j) * rowLength
-                                        : UnsafePointer(ring.baseAddress! + ((first + j) % ringRows) * rowLength)
-                                    Self.accumulate(row, weights[y * vertical.stride + j], acc.baseAddress!, rowLength)
-                                }
-                                let line = out.baseAddress! + y * rowLength
-                                for i in 0..<rowLength { line[i] = Self.clamp(acc[i]) }
                             }
                         }
                     }
@@ -102,39 +139,118 @@ public struct Resampler {
         return PixelBuffer(width: width, height: height, channels: c, pixels: output)
     }
 
+    /// An RGB row through the horizontal taps: a pixel is one 4-lane vector, so a tap is one
+    /// multiply-add whatever the channel.
     @inline(__always)
-    static func accumulate(_ row: UnsafePointer<UInt8>, _ weight: Int32, _ acc: UnsafeMutablePointer<Int32>, _ n: Int) {
-        for i in 0..<n { acc[i] &+= weight &* Int32(row[i]) }
-    }
-
-    @inline(__always) static func clamp(_ value: Int32) -> UInt8 {
-        let rounded = (value &+ (1 << (precisionBits - 1))) >> precisionBits
-        return rounded < 0 ? 0 : rounded > 255 ? 255 : UInt8(rounded)
-    }
-
-    /// One row through the horizontal taps.
-    static func horizontalRow(_ inRow: UnsafePointer<UInt8>, _ inWidth: Int, _ c: Int,
-                              _ outRow: UnsafeMutablePointer<UInt8>, _ outWidth: Int, _ taps: Taps) {
-        taps.weights.withUnsafeBufferPointer { weights in
-            for x in 0..<outWidth {
-                let first = taps.first[x], count = taps.count[x]
-                let w = weights.baseAddress! + x * taps.stride
-                let p = inRow + first * c
-                if c == 3 {
-                    var r: Int32 = 0, g: Int32 = 0, b: Int32 = 0
-                    for j in 0..<count {
-                        let k = w[j]
-                        r &+= k &* Int32(p[3 * j]); g &+= k &* Int32(p[3 * j + 1]); b &+= k &* Int32(p[3 * j + 2])
+    static func horizontalRGB(_ inRow: UnsafePointer<UInt8>, _ inWidth: Int, _ line: UnsafeMutablePointer<Float>,
+                              _ outRow: UnsafeMutablePointer<Float>, _ outWidth: Int, _ taps: Taps,
+                              _ weights: UnsafePointer<Float>) {
+        let pixels = UnsafeMutableRawPointer(line)
+        // Bytes become floats through the mantissa of 2^23 (the generic SIMD conversions go lane by
+        // lane); four bytes are read at once, so the last pixel, whose fourth byte is past the row, is apart.
+        let magic = SIMD4<UInt32>(repeating: 0x4B00_0000)
+        for x in 0..<(inWidth - 1) {
+            let word = UnsafeRawPointer(inRow + 3 * x).loadUnaligned(as: UInt32.self)
+            let lanes = SIMD4<UInt32>(word & 0xFF, (word >> 8) & 0xFF, (word >> 16) & 0xFF, 0) | magic
+            pixels.storeBytes(of: unsafeBitCast(lanes, to: SIMD4<Float>.self) - 8_388_608, toByteOffset: 16 * x,
+                              as: SIMD4<Float>.self)
+        }
+        let last = inRow + 3 * (inWidth - 1)
+        pixels.storeBytes(of: SIMD4<Float>(Float(last[0]), Float(last[1]), Float(last[2]), 0),
+                          toByteOffset: 16 * (inWidth - 1), as: SIMD4<Float>.self)
+        taps.first.withUnsafeBufferPointer { first in
+            taps.count.withUnsafeBufferPointer { count in
+                for x in 0..<outWidth {
+                    let w = weights + x * taps.stride
+                    let p = UnsafeRawPointer(pixels + 16 * first[x])
+                    var sum = SIMD4<Float>()
+                    for j in 0..<count[x] {
+                        sum += p.loadUnaligned(fromByteOffset: 16 * j, as: SIMD4<Float>.self) * w[j]
                     }
-                    outRow[3 * x] = clamp(r); outRow[3 * x + 1] = clamp(g); outRow[3 * x + 2] = clamp(b)
-                } else {
-                    for channel in 0..<c {
-                        var sum: Int32 = 0
-                        for j in 0..<count { sum &+= w[j] &* Int32(p[c * j + channel]) }
-                        outRow[c * x + channel] = clamp(sum)
-                    }
+                    // The spare lane lands on the next pixel's red, which that pixel then writes.
+                    UnsafeMutableRawPointer(outRow + 3 * x).storeBytes(of: sum, as: SIMD4<Float>.self)
                 }
             }
         }
+    }
+
+    /// A gray row through the horizontal taps: each output is a 4-lane dot product over zero-padded taps.
+    @inline(__always)
+    static func horizontalGray(_ inRow: UnsafePointer<UInt8>, _ inWidth: Int, _ line: UnsafeMutablePointer<Float>,
+                               _ outRow: UnsafeMutablePointer<Float>, _ outWidth: Int, _ taps: Taps,
+                               _ weights: UnsafePointer<Float>) {
+        for x in 0..<inWidth { line[x] = Float(inRow[x]) }
+        taps.first.withUnsafeBufferPointer { first in
+            for x in 0..<outWidth {
+                let w = UnsafeRawPointer(weights + x * taps.stride)
+                let p = UnsafeRawPointer(line + first[x])
+                var sum = SIMD4<Float>()
+                for j in Swift.stride(from: 0, to: taps.stride, by: 4) {
+                    sum += p.loadUnaligned(fromByteOffset: 4 * j, as: SIMD4<Float>.self)
+                        * w.loadUnaligned(fromByteOffset: 4 * j, as: SIMD4<Float>.self)
+                }
+                outRow[x] = sum.sum()
+            }
+        }
+    }
+
+    /// One output row: the weighted sum of the ring rows, eight values at a time, rounded and clamped.
+    @inline(__always)
+    static func verticalRow(_ rows: [UnsafePointer<Float>], _ weights: UnsafePointer<Float>, _ taps: Int,
+                            _ out: UnsafeMutablePointer<UInt8>, _ length: Int) {
+        rows.withUnsafeBufferPointer { rows in
+            var i = 0
+            while i < length {
+                var sum = SIMD8<Float>()
+                for j in 0..<taps {
+                    let v = UnsafeRawPointer(rows[j] + i).loadUnaligned(as: SIMD8<Float>.self)
+                    sum += v * weights[j]
+                }
+                // Clamped to 0...255 and rounded by adding 2^23: the float's low mantissa bits are then the
+                // integer (the generic SIMD float-to-integer conversion goes lane by lane, out of line).
+                let clamped = sum.replacing(with: 0, where: sum .< 0).replacing(with: 255, where: sum .> 255)
+                let bits = unsafeBitCast(clamped + 8_388_608, to: SIMD8<UInt32>.self)
+                let bytes = SIMD8<UInt8>(truncatingIfNeeded: bits)
+                if i + 8 <= length {
+                    UnsafeMutableRawPointer(out + i).storeBytes(of: bytes, as: SIMD8<UInt8>.self)
+                } else {
+                    for k in 0..<(length - i) { out[i + k] = bytes[k] }
+                }
+                i += 8
+            }
+        }
+    }
+
+    /// Averages of `kx` x `ky` boxes (the last ones partial, averaged over what they hold).
+    static func reduce(_ source: PixelBuffer, _ kx: Int, _ ky: Int) -> PixelBuffer {
+        let c = source.channels, inW = source.width, inH = source.height
+        let width = (inW + kx - 1) / kx, height = (inH + ky - 1) / ky
+        var sums = [Float](repeating: 0, count: inW * c)
+        let output = [UInt8](unsafeUninitializedCapacity: width * height * c) { out, count in
+            source.pixels.withUnsafeBufferPointer { src in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    for y in 0..<height {
+                        let rows = min(ky, inH - y * ky)
+                        sums.update(repeating: 0)
+                        for r in 0..<rows {
+                            let row = src.baseAddress! + (y * ky + r) * inW * c
+                            for i in 0..<(inW * c) { sums[i] += Float(row[i]) }
+                        }
+                        let line = out.baseAddress! + y * width * c
+                        for x in 0..<width {
+                            let columns = min(kx, inW - x * kx)
+                            let scale = 1 / Float(rows * columns)
+                            for ch in 0..<c {
+                                var total: Float = 0
+                                for k in 0..<columns { total += sums[(x * kx + k) * c + ch] }
+                                line[x * c + ch] = UInt8(total * scale + 0.5)
+                            }
+                        }
+                    }
+                }
+            }
+            count = width * height * c
+        }
+        return PixelBuffer(width: width, height: height, channels: c, pixels: output)
     }
 }

@@ -32,14 +32,15 @@ struct Resize: ParsableCommand {
     @Flag(help: ArgumentHelp("Print the process's peak resident memory when done (VmHWM: since exec, unlike "
                              + "wait4's maxrss, which a child of a large process inherits)."))
     var reportPeakMemory = false
-    @Option(help: "Decode at least this many times the target before filtering (1 = straight to size).")
-    var margin = 2.0
+    @Option(help: ArgumentHelp("Decode at least this many times the target before filtering (1 = straight to size); "
+                               + "default: the margin measured for each DCT scale (1.25 at 4/8 and above, 3 below)."))
+    var margin: Double?
 
     func validate() throws {
         let given = [scale, fit, size, width.map(String.init)].compactMap { $0 }
         guard given.count == 1 else { throw ValidationError("give exactly one of --scale, --fit, --size, --width") }
         guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1 to 100") }
-        guard margin >= 1, margin <= 8 else { throw ValidationError("--margin must be 1 to 8") }
+        if let margin, !(1...8).contains(margin) { throw ValidationError("--margin must be 1 to 8") }
         if let memory, !(128...10_240).contains(memory) {
             throw ValidationError("--memory must be a Lambda memory size, 128 to 10240 (MB)")
         }

@@ -1,0 +1,61 @@
+import Glibc
+import TesseraImaging
+
+// render-process: the picture processor's default renditions (half=50%, thumb=fit:256x256, from one
+// decode, at the limits of a 1024 MB function) of one photo, in a process of its own, for
+// scripts/bench-resize to time from exec to exit beside the plain libturbojpeg C program. It links
+// only TesseraImaging, as the processor's imaging does; the `tessera` CLI also carries the local
+// stack (YAML, Foundation), whose loading would be timed instead.
+//   render-process IN.jpg OUT-PREFIX   -> OUT-PREFIX-half.jpg, OUT-PREFIX-thumb.jpg; prints
+//   "<in-process ms> <peak KiB>" (VmHWM).
+
+func fail(_ message: String) -> Never {
+    _ = "render-process: \(message)\n".withCString { write(2, $0, strlen($0)) }
+    exit(1)
+}
+
+func read(_ path: String) -> [UInt8]? {
+    guard let file = fopen(path, "rb") else { return nil }
+    defer { fclose(file) }
+    fseek(file, 0, SEEK_END)
+    let size = ftell(file)
+    rewind(file)
+    guard size >= 0 else { return nil }
+    let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+        count = fread(buffer.baseAddress, 1, size, file)
+    }
+    return bytes.count == size ? bytes : nil
+}
+
+func save(_ path: String, _ bytes: [UInt8]) -> Bool {
+    guard let file = fopen(path, "wb") else { return false }
+    defer { fclose(file) }
+    return bytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, file) } == bytes.count
+}
+
+func peakKiB() -> Int {
+    guard let status = read("/proc/self/status"),
+          let line = String(decoding: status, as: UTF8.self).split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+    else { return 0 }
+    return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count == 3 else { fail("usage: render-process IN.jpg OUT-PREFIX") }
+var start = timespec()
+clock_gettime(CLOCK_MONOTONIC, &start)
+guard let jpeg = read(arguments[1]) else { fail("cannot read \(arguments[1])") }
+do {
+    let specs = [try RenditionSpec("50%"), try RenditionSpec("fit:256x256")]
+    let made = try RenditionRenderer().render(jpeg, specs: specs,
+                                              options: RenderOptions(limits: ImageLimits.forMemory(megabytes: 1024)))
+    for (name, rendition) in zip(["half", "thumb"], made) where !save("\(arguments[2])-\(name).jpg", rendition.jpeg) {
+        fail("cannot write \(arguments[2])-\(name).jpg")
+    }
+} catch let error as ImagingError {
+    fail("\(arguments[1]): \(error.errorType): \(error)")
+}
+var end = timespec()
+clock_gettime(CLOCK_MONOTONIC, &end)
+let ms = Double(end.tv_sec - start.tv_sec) * 1e3 + Double(end.tv_nsec - start.tv_nsec) / 1e6
+print("\(Double(Int(ms * 1000)) / 1000) \(peakKiB())")
