@@ -75,12 +75,15 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     /// Stops accepting connections; open connections end when their peer closes them.
+    ///
+    /// Only shuts the listener down: the accept thread closes it when its `accept` fails. Closing it
+    /// here let the number be reused by the next server's listener while this thread was between two
+    /// `accept` calls, and this server then answered the other one's connections.
     public func stop() {
         state.withLock {
             guard !isStopped else { return }
             isStopped = true
             shutdown(listener, Int32(SHUT_RDWR))
-            close(listener)
         }
     }
 
@@ -90,8 +93,20 @@ public final class HTTPServer: @unchecked Sendable {
         while true {
             let connection = accept(listener, nil, nil)
             if connection < 0 {
-                if errno == EINTR { continue }
+                let failure = errno
+                let stopped = state.withLock { isStopped }
+                if !stopped && [EINTR, ECONNABORTED, EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(failure) {
+                    // Transient: out of descriptors or a peer that left; try again shortly.
+                    if failure != EINTR { usleep(10_000) }
+                    continue
+                }
+                close(listener)
                 return
+            }
+            // A connection that raced with stop() is refused rather than served.
+            if state.withLock({ isStopped }) {
+                close(connection)
+                continue
             }
             // Close-on-exec as the listener (accept4 is not in Glibc's Swift overlay).
             _ = fcntl(connection, F_SETFD, FD_CLOEXEC)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TesseraHTTP
 import TesseraLocal
@@ -26,6 +27,29 @@ struct HTTPClientTests {
             #expect(response.headers["x-saw-length"] == String(body.count))
         }
         #expect(server.connectionCount == 1)
+    }
+
+    /// A stopped server must never answer another server's connections: its listener's descriptor
+    /// number is reused at once, and a server stopped before its accept thread ran used to take it.
+    @Test func aStoppedServerNeverAnswersForAnotherOne() throws {
+        let wrong = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { lane in
+            let client = HTTPClient()
+            for round in 0..<100 {
+                let id = "\(lane)-\(round)"
+                guard let server = try? HTTPServer(handler: { _ in HTTPResponse(status: 200, body: Array(id.utf8)) })
+                else { continue }
+                if lane % 2 == 0 {
+                    // Never asked: stopped at once, maybe before its thread accepted anything.
+                    server.stop()
+                    continue
+                }
+                let answer = try? client.send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/"))
+                if answer.map({ String(decoding: $0.body, as: UTF8.self) }) != id { wrong.withLock { $0 += 1 } }
+                server.stop()
+            }
+        }
+        #expect(wrong.withLock { $0 } == 0)
     }
 
     @Test func emptyBodiesAndGet() throws {
