@@ -1,9 +1,10 @@
 # Builds the Lambda functions for `sam build` (BuildMethod: makefile): sam runs build-<LogicalId> with
 # ARTIFACTS_DIR set. scripts/package does the work, the same way `scripts/package RUNTIME` does:
 #  - on Amazon Linux (2023 for provided.al2023, 2 for provided.al2) it builds the function right there
-#    (Swift runtime linked statically: -c release --static-swift-stdlib -Xlinker -s) into
-#    ARTIFACTS_DIR: bootstrap, and lib/ with every library the runtime lacks (libturbojpeg; on
-#    provided.al2 also libcurl and what it brings);
+#    with the ship flags (`scripts/package --swift-flags`: release, Swift runtime linked statically,
+#    stripped, position-dependent, scripts/ld-lambda as the linker; scripts/bench builds with the
+#    same) into ARTIFACTS_DIR: bootstrap, and lib/ with every library the runtime lacks (libturbojpeg;
+#    on provided.al2 also libcurl and what it brings);
 #  - anywhere else it unpacks .build-lambda/<function>.zip, made before by `scripts/package RUNTIME`
 #    in deploy/Dockerfile's Amazon Linux Swift image, and refuses when there is none: a binary built on
 #    a newer Linux fails at start-up on Lambda.

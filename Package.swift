@@ -1,6 +1,19 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// What the layers a function links are compiled with: none of them uses Swift concurrency or regexes,
+// so the implicitly imported _Concurrency and _StringProcessing (with _RegexParser) stay out of their
+// imports (a dynamically linked function would otherwise load all three, and a static one could pull
+// them in through one stray call). Concrete generic types' metadata comes from accessor functions,
+// not from mangled names the runtime must demangle and check against every protocol conformance in
+// the binary (piece-storage made six such lookups before its first /next). scripts/bench measures
+// what each saves.
+let lean: [SwiftSetting] = [.unsafeFlags([
+    "-Xfrontend", "-disable-implicit-concurrency-module-import",
+    "-Xfrontend", "-disable-implicit-string-processing-module-import",
+    "-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors",
+])]
+
 // One target a layer (DESIGN.md): a layer imports only the layers below it, and each function links
 // only what it uses (piece-storage has no libturbojpeg).
 let package = Package(
@@ -36,15 +49,15 @@ let package = Package(
                        providers: [.apt(["libmosquitto-dev"])]),
 
         // What every layer uses: environment, reportable errors, hex, SHA-256, time, JSON text, sleeping.
-        .target(name: "TesseraSupport"),
+        .target(name: "TesseraSupport", swiftSettings: lean),
         // libcurl client.
-        .target(name: "TesseraHTTP", dependencies: ["CCurl", "TesseraSupport"]),
+        .target(name: "TesseraHTTP", dependencies: ["CCurl", "TesseraSupport"], swiftSettings: lean),
         // Lambda Runtime API loop, context, deadline, logging.
-        .target(name: "TesseraRuntime", dependencies: ["TesseraHTTP", "TesseraSupport"]),
+        .target(name: "TesseraRuntime", dependencies: ["TesseraHTTP", "TesseraSupport"], swiftSettings: lean),
         // SigV4, credentials, retries, service clients.
-        .target(name: "TesseraAWS", dependencies: ["TesseraHTTP", "TesseraSupport"]),
+        .target(name: "TesseraAWS", dependencies: ["TesseraHTTP", "TesseraSupport"], swiftSettings: lean),
         // Event models, parsed strictly.
-        .target(name: "TesseraEvents", dependencies: ["TesseraSupport"]),
+        .target(name: "TesseraEvents", dependencies: ["TesseraSupport"], swiftSettings: lean),
         // JPEG inspect, limits, decode, resample, encode.
         .target(name: "TesseraImaging", dependencies: ["CTurboJPEG", "TesseraSupport"]),
         // The domain: piece store, the functions' handlers, picture-api's routes and page (zlib for gzip).
@@ -62,7 +75,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
 
-        .executableTarget(name: "piece-storage", dependencies: ["TesseraRuntime", "TesseraPictures"]),
+        .executableTarget(name: "piece-storage", dependencies: ["TesseraRuntime", "TesseraPictures"], swiftSettings: lean),
         .executableTarget(name: "picture-processor", dependencies: ["TesseraRuntime", "TesseraProcessor"]),
         .executableTarget(name: "picture-api", dependencies: ["TesseraRuntime", "TesseraPictures"]),
         // The developer and device CLI: `tessera send`, `tessera resize`, `tessera inspect`, `tessera local`.
@@ -71,7 +84,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .executableTarget(name: "noop-function", dependencies: ["TesseraRuntime"], path: "Benchmarks/noop-function"),
+        .executableTarget(name: "noop-function", dependencies: ["TesseraRuntime"], path: "Benchmarks/noop-function",
+                         swiftSettings: lean),
         .executableTarget(name: "runtime-bench", dependencies: ["TesseraLocal"], path: "Benchmarks/runtime-bench"),
         .executableTarget(name: "render-process", dependencies: ["TesseraImaging"], path: "Benchmarks/render-process"),
         .executableTarget(name: "processor-bench", dependencies: ["TesseraProcessor", "TesseraLocal"],

@@ -91,7 +91,7 @@ public struct ServiceError: Sendable, Equatable, CustomStringConvertible {
 
 /// The string value of a top-level-ish JSON field, without decoding the whole document.
 func jsonStringField(_ json: String, _ name: String) -> String? {
-    guard let keyRange = json.firstRange(of: "\"\(name)\"") else { return nil }
+    guard let keyRange = json.rangeOfFirst("\"\(name)\"") else { return nil }
     var rest = json[keyRange.upperBound...].drop { $0 == " " || $0 == "\n" || $0 == "\t" }
     guard rest.first == ":" else { return nil }
     rest = rest.dropFirst().drop { $0 == " " || $0 == "\n" || $0 == "\t" }
@@ -115,8 +115,8 @@ func jsonStringField(_ json: String, _ name: String) -> String? {
 
 /// The text of the first `<name>` element, with the five XML entities decoded.
 func xmlElement(_ xml: String, _ name: String) -> String? {
-    guard let open = xml.firstRange(of: "<\(name)>"),
-          let close = xml[open.upperBound...].firstRange(of: "</\(name)>") else { return nil }
+    guard let open = xml.rangeOfFirst("<\(name)>"),
+          let close = xml[open.upperBound...].rangeOfFirst("</\(name)>") else { return nil }
     return xmlUnescape(String(xml[open.upperBound..<close.lowerBound]))
 }
 
@@ -124,7 +124,7 @@ func xmlUnescape(_ text: String) -> String {
     guard text.contains("&") else { return text }
     var out = text
     for (entity, value) in [("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&apos;", "'"), ("&#39;", "'"), ("&amp;", "&")] {
-        out = out.replacing(entity, with: value)
+        out = out.replacingAll(entity, with: value)
     }
     return out
 }

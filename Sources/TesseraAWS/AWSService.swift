@@ -9,7 +9,7 @@ public enum AWSService: String, Sendable, CaseIterable {
     public var signingName: String { rawValue }
 
     /// The suffix of its `AWS_ENDPOINT_URL_<SERVICE>` variable.
-    public var endpointVariable: String { "AWS_ENDPOINT_URL_" + rawValue.uppercased() }
+    public var endpointVariable: String { "AWS_ENDPOINT_URL_" + rawValue.fastUppercased() }
 
     public func defaultEndpoint(region: String) -> String {
         "https://\(rawValue).\(region).amazonaws.com"
@@ -28,15 +28,16 @@ public struct Endpoint: Sendable, Equatable {
 
     /// Parses an endpoint URL; nil when it is not `http(s)://host[:port][/path]`.
     public init?(_ url: String, isOverride: Bool) {
-        let parts = url.split(separator: "://", maxSplits: 1).map(String.init)
-        guard parts.count == 2, ["http", "https"].contains(parts[0].lowercased()) else { return nil }
-        let rest = parts[1]
+        guard let separator = url.rangeOfFirst("://") else { return nil }
+        let scheme = String(url[..<separator.lowerBound]).fastLowercased()
+        guard scheme == "http" || scheme == "https" else { return nil }
+        let rest = url[separator.upperBound...]
         let hostEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
         let host = String(rest[..<hostEnd])
         guard !host.isEmpty, !host.contains("@"), !host.contains(" ") else { return nil }
         var path = String(rest[hostEnd...].prefix { $0 != "?" && $0 != "#" })
         while path.hasSuffix("/") { path.removeLast() }
-        scheme = parts[0].lowercased()
+        self.scheme = scheme
         self.host = host
         basePath = path
         self.isOverride = isOverride

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import TesseraHTTP
 import TesseraSupport
 
@@ -6,9 +5,9 @@ extension AWSClient {
     /// Calls an operation of an AWS JSON 1.0 service (DynamoDB, SQS): `X-Amz-Target` names it.
     func callJSON<Output: Decodable>(_ service: AWSService, target: String, operation: String,
                                      input: some Encodable, as output: Output.Type) throws -> Output {
-        let body: Data
+        let body: [UInt8]
         do {
-            body = try JSONEncoder().encode(input)
+            body = try JSONEncoding.encode(input)
         } catch {
             throw AWSError.invalidResponse(service: service, operation: operation, reason: "could not encode input: \(error)")
         }
@@ -16,9 +15,10 @@ extension AWSClient {
             service: service, operation: operation,
             headers: HTTPHeaders([("X-Amz-Target", "\(target).\(operation)"),
                                   ("Content-Type", "application/x-amz-json-1.0")]),
-            body: [UInt8](body)))
+            body: body))
         do {
-            return try JSONDecoder().decode(Output.self, from: response.body.isEmpty ? Data("{}".utf8) : Data(response.body))
+            return try JSONDecoding.decode(Output.self, from: response.body.isEmpty ? Array("{}".utf8) : response.body,
+                                           subject: "response")
         } catch {
             throw AWSError.invalidResponse(service: service, operation: operation, reason: "\(error)")
         }

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import TesseraHTTP
 import TesseraSupport
 
@@ -66,7 +65,7 @@ public struct S3Client {
             headers.add("x-amz-meta-" + name.asciiLowercased, value)
         }
         let digest = SHA256.hash(body)
-        if case .sha256 = checksum { headers.add("x-amz-checksum-sha256", Data(digest).base64EncodedString()) }
+        if case .sha256 = checksum { headers.add("x-amz-checksum-sha256", StrictBase64.encode(digest)) }
         var put = request("PutObject", "PUT", bucket, key)
         put.headers = headers
         put.body = body

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import TesseraSupport
 
 /// A POST policy for browser uploads straight to S3: the conditions S3 enforces on the form, signed
@@ -39,7 +38,7 @@ public struct S3PostPolicy: Sendable, Equatable {
 
     /// The `policy` form field (base64 of the document's bytes, exactly as signed) and its signature.
     public static func sign(document: [UInt8], signer: SigV4Signer, date: AmzDate) -> (policy: String, signature: String) {
-        let policy = Data(document).base64EncodedString()
+        let policy = StrictBase64.encode(document)
         return (policy, signer.signature(of: policy, day: date.day))
     }
 }

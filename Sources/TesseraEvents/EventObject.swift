@@ -1,3 +1,5 @@
+import TesseraSupport
+
 /// The fields of one object inside an event, read with errors that name the whole path
 /// (`Records[0].s3.object.key`), so a malformed event says exactly where it is wrong.
 struct EventObject {

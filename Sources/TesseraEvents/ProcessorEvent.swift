@@ -1,3 +1,5 @@
+import TesseraSupport
+
 /// What invokes picture-processor: an SQS batch, or an S3 notification delivered straight to Lambda.
 public enum ProcessorEvent: Sendable, Equatable {
     case queue(SQSEvent)

@@ -1,3 +1,5 @@
+import TesseraSupport
+
 /// An S3 event notification (delivered to Lambda, through SQS, or inside an SNS envelope), or the
 /// `s3:TestEvent` S3 sends when a notification is configured.
 public enum S3EventNotification: Sendable, Equatable {

@@ -1,3 +1,5 @@
+import TesseraSupport
+
 /// A batch of SQS messages as Lambda's event source mapping delivers it.
 public struct SQSEvent: Sendable, Equatable {
     public struct Record: Sendable, Equatable {

@@ -34,12 +34,19 @@ public final class HTTPClient {
     /// before the first; libcurl writes it when it opens one), `[1]` set to refuse new connections.
     public let connectionGate = UnsafeMutablePointer<Int32>.allocate(capacity: 2)
 
+    /// What a request without header fields sends: an empty "Expect:" stops libcurl from waiting for
+    /// 100-continue on larger bodies, an empty "Content-Type:" from labelling a body
+    /// application/x-www-form-urlencoded. Built once: libcurl only reads it.
+    private let bareHeaderList: UnsafeMutablePointer<curl_slist>
+
     public init(options: Options = Options()) {
         _ = curlGlobalInit
-        guard let handle = curl_easy_init() else {
+        guard let handle = curl_easy_init(),
+              let bare = curl_slist_append(curl_slist_append(nil, "Expect:"), "Content-Type:") else {
             fatalError("libcurl could not allocate an easy handle (out of memory)")
         }
         self.handle = handle
+        bareHeaderList = bare
         self.options = options
         caBundle = getenvString("SSL_CERT_FILE")
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
@@ -49,6 +56,7 @@ public final class HTTPClient {
 
     deinit {
         curl_easy_cleanup(handle)
+        curl_slist_free_all(bareHeaderList)
         errorBuffer.deallocate()
         connectionGate.deallocate()
     }
@@ -59,17 +67,23 @@ public final class HTTPClient {
         curl_easy_reset(handle)
         // A HEAD response announces the length of a body it does not send.
         let sink = ResponseSink(onResponseStart: request.onResponseStart,
-                                maxBody: request.method == "HEAD" ? nil : request.maxResponseBytes)
+                                maxBody: request.method == "HEAD" ? nil : request.maxResponseBytes,
+                                selection: request.headerSelection)
         let timeout = request.timeoutMs ?? options.timeoutMs
-        var headerList: UnsafeMutablePointer<curl_slist>? = nil
-        defer { curl_slist_free_all(headerList) }
-        for field in request.headers {
-            headerList = curl_slist_append(headerList, "\(field.name): \(field.value)")
+        // A request without header fields (the Runtime API's /next and responses) sends the client's
+        // standing list; others get a list of their own, freed after the exchange.
+        var ownHeaderList: UnsafeMutablePointer<curl_slist>? = nil
+        defer { curl_slist_free_all(ownHeaderList) }
+        if !request.headers.fields.isEmpty {
+            var hasContentType = false
+            for field in request.headers {
+                ownHeaderList = curl_slist_append(ownHeaderList, field.name + ": " + field.value)
+                if !hasContentType { hasContentType = field.name.caseInsensitiveEquals("content-type") }
+            }
+            ownHeaderList = curl_slist_append(ownHeaderList, "Expect:")
+            if !hasContentType { ownHeaderList = curl_slist_append(ownHeaderList, "Content-Type:") }
         }
-        // An empty "Expect:" stops libcurl from waiting for 100-continue on larger bodies.
-        headerList = curl_slist_append(headerList, "Expect:")
-        // An empty "Content-Type:" stops libcurl from labelling a body application/x-www-form-urlencoded.
-        if request.headers["content-type"] == nil { headerList = curl_slist_append(headerList, "Content-Type:") }
+        let headerList = ownHeaderList ?? bareHeaderList
 
         let code: CURLcode = request.body.withUnsafeBufferPointer { body in
             let sinkPointer = Unmanaged.passUnretained(sink).toOpaque()
@@ -120,7 +134,7 @@ public final class HTTPClient {
         guard code == CURLE_OK else { throw error(for: code, url: request.url, timeoutMs: timeout) }
         var status = 0
         _ = tessera_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPResponse(status: status, headers: sink.headers, body: sink.body)
+        return HTTPResponse(status: status, headers: sink.headers, body: sink.body, selectedHeaders: sink.selected)
     }
 
     private func error(for code: CURLcode, url: String, timeoutMs: Int) -> HTTPError {
@@ -150,15 +164,20 @@ private final class ResponseSink {
     var body: [UInt8] = []
     var onResponseStart: (@Sendable () -> Void)?
     let maxBody: Int
+    /// When set, only these fields are kept, as bytes, in `selected` (and `headers` stays empty).
+    let selection: HeaderSelection?
+    var selected: SelectedHeaders?
     /// The status of the response being read; the cap applies only to a success's body, so an error
     /// document is always read whole.
     var status = 0
     /// Set when the body (or its announced length) went past `maxBody` and the transfer was stopped.
     var overflowed = false
 
-    init(onResponseStart: (@Sendable () -> Void)?, maxBody: Int?) {
+    init(onResponseStart: (@Sendable () -> Void)?, maxBody: Int?, selection: HeaderSelection?) {
         self.onResponseStart = onResponseStart
         self.maxBody = maxBody ?? .max
+        self.selection = selection
+        selected = selection.map { SelectedHeaders(count: $0.count) }
     }
 }
 
@@ -188,17 +207,24 @@ private func responseHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size
             start()
         }
         sink.headers = HTTPHeaders()
+        sink.selected?.removeAll()
         // "HTTP/1.1 200 OK": the three digits after the first space.
         if let space = line.firstIndex(of: UInt8(ascii: " ")), space + 3 < line.count {
             sink.status = line[(space + 1)...(space + 3)].reduce(0) { $0 * 10 + Int($1) - 48 }
         }
         return line.count
     }
+    // Worked on as bytes: a String is made only for a field the caller keeps.
     guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return line.count }
-    let name = String(decoding: line[..<colon], as: UTF8.self)
-    let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingHTTPWhitespace()
-    sink.headers.add(name, value)
-    if name.caseInsensitiveEquals("content-length"), let length = Int(value), length > 0 {
+    let name = UnsafeRawBufferPointer(rebasing: line[..<colon])
+    let value = trimmingHTTPWhitespace(UnsafeRawBufferPointer(rebasing: line[(colon + 1)...]))
+    if let selection = sink.selection {
+        if let index = selection.index(of: name) { sink.selected?.record(index, value) }
+    } else {
+        sink.headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+    }
+    if name.count == contentLength.count, name.elementsEqual(contentLength, by: { asciiLower($0) == $1 }),
+       let length = SelectedHeaders.decimal(value), length > 0 {
         guard length <= sink.maxBody || !(200..<300).contains(sink.status) else {
             sink.overflowed = true
             return 0
@@ -208,3 +234,13 @@ private func responseHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size
     return line.count
 }
 
+private let contentLength = Array("content-length".utf8)
+
+/// Without spaces, tabs, CR and LF at both ends (the line's CRLF among them).
+private func trimmingHTTPWhitespace(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+    func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+    var start = 0, end = bytes.count
+    while start < end, isSpace(bytes[start]) { start += 1 }
+    while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+    return UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+}

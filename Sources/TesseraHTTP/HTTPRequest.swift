@@ -14,9 +14,13 @@ public struct HTTPRequest: Sendable {
     /// The largest response body accepted: reading stops past it and the request fails with
     /// `HTTPError.responseTooLarge`, so a huge object cannot exhaust memory.
     public var maxResponseBytes: Int?
+    /// When set, the response keeps only these header fields, as bytes (`HTTPResponse.selectedHeaders`),
+    /// and `HTTPResponse.headers` stays empty: for hot paths that read a few known fields.
+    public var headerSelection: HeaderSelection?
 
     public init(method: String, url: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
-                timeoutMs: Int? = nil, maxResponseBytes: Int? = nil, onResponseStart: (@Sendable () -> Void)? = nil) {
+                timeoutMs: Int? = nil, maxResponseBytes: Int? = nil, headerSelection: HeaderSelection? = nil,
+                onResponseStart: (@Sendable () -> Void)? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -24,6 +28,7 @@ public struct HTTPRequest: Sendable {
         self.timeoutMs = timeoutMs
         self.onResponseStart = onResponseStart
         self.maxResponseBytes = maxResponseBytes
+        self.headerSelection = headerSelection
     }
 }
 
@@ -32,11 +37,15 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// The fields the request's `headerSelection` asked for (nil when it had none).
+    public var selectedHeaders: SelectedHeaders?
 
-    public init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
+    public init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
+                selectedHeaders: SelectedHeaders? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.selectedHeaders = selectedHeaders
     }
 
     /// The body as UTF-8 text (invalid bytes repaired), for messages and logs.

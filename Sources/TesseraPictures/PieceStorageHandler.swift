@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 import TesseraAWS
 import TesseraEvents
@@ -68,7 +67,7 @@ public final class PieceStorageHandler: LambdaHandler {
     /// ReassemblyClaimPolicy), the others wait for its mark.
     private func requestReassembly(_ request: ReassemblyRequest, end: PieceStore.EndRecord, store: PieceStore,
                                    sqs: SQSClient, context: LambdaContext) throws -> PieceStore.ReassemblyOutcome {
-        let body = String(decoding: try JSONEncoder().encode(request), as: UTF8.self)
+        let body = String(decoding: try JSONEncoding.encode(request), as: UTF8.self)
         // One delivery claims the send (see ReassemblyClaimPolicy); the others wait for its mark.
         var policy = config.reassemblyClaim
         if context.deadlineMilliseconds > 0 {

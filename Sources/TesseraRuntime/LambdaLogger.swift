@@ -7,7 +7,8 @@ public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
     case trace, debug, info, warn, error, fatal
 
     public init?(name: String) {
-        guard let level = Self.allCases.first(where: { $0.name == name.uppercased() }) else { return nil }
+        let wanted = name.fastUppercased()
+        guard let level = Self.allCases.first(where: { $0.name == wanted }) else { return nil }
         self = level
     }
 
@@ -42,7 +43,7 @@ public struct LambdaLogger: Sendable {
 
     /// The logger Lambda's environment variables ask for; unknown values fall back to Text and INFO.
     public static func fromEnvironment() -> LambdaLogger {
-        let format: Format = getenvString("AWS_LAMBDA_LOG_FORMAT")?.uppercased() == "JSON" ? .json : .text
+        let format: Format = getenvString("AWS_LAMBDA_LOG_FORMAT")?.fastUppercased() == "JSON" ? .json : .text
         let level = getenvString("AWS_LAMBDA_LOG_LEVEL").flatMap(LogLevel.init(name:)) ?? .info
         return LambdaLogger(format: format, minimumLevel: level)
     }
@@ -63,23 +64,50 @@ public struct LambdaLogger: Sendable {
 
     public func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
         guard level >= minimumLevel else { return }
-        let line = render(level, message(), timestamp: UTCTime(epochMilliseconds: UTCTime.nowMilliseconds()).iso8601)
+        var bytes = renderBytes(level, message(), timestamp: UTCTime(epochMilliseconds: UTCTime.nowMilliseconds()).iso8601)
         // One write(2) per entry so lines from concurrent writers never interleave.
-        var bytes = Array(line.utf8)
         bytes.append(UInt8(ascii: "\n"))
         bytes.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
     }
 
     func render(_ level: LogLevel, _ message: String, timestamp: String) -> String {
+        String(decoding: renderBytes(level, message, timestamp: timestamp), as: UTF8.self)
+    }
+
+    /// The entry's line without its newline, written straight as bytes (an error is logged on every
+    /// failed invocation: no intermediate Strings).
+    func renderBytes(_ level: LogLevel, _ message: String, timestamp: String) -> [UInt8] {
+        var line = [UInt8]()
+        line.reserveCapacity(message.utf8.count + timestamp.utf8.count + 96)
         switch format {
         case .json:
-            var line = "{\"timestamp\":\"\(timestamp)\",\"level\":\"\(level.name)\""
-            if let requestId { line += ",\"requestId\":\(jsonQuoted(requestId))" }
-            return line + ",\"message\":\(jsonQuoted(message))}"
+            line += #"{"timestamp":""#.utf8
+            line += timestamp.utf8
+            line += #"","level":""#.utf8
+            line += level.name.utf8
+            line.append(UInt8(ascii: "\""))
+            if let requestId {
+                line += #","requestId":"#.utf8
+                appendJSONQuoted(requestId, to: &line)
+            }
+            line += #","message":"#.utf8
+            appendJSONQuoted(message, to: &line)
+            line.append(UInt8(ascii: "}"))
         case .text:
-            // Text lines stay single lines too, so one entry is one CloudWatch event.
-            let flat = message.contains("\n") ? message.split(separator: "\n").joined(separator: "\\n") : message
-            return "\(timestamp)\t\(requestId ?? "-")\t\(level.name)\t\(flat)"
+            line += timestamp.utf8
+            line.append(UInt8(ascii: "\t"))
+            line += (requestId ?? "-").utf8
+            line.append(UInt8(ascii: "\t"))
+            line += level.name.utf8
+            line.append(UInt8(ascii: "\t"))
+            // Text lines stay single lines too, so one entry is one CloudWatch event. A message with a
+            // line break takes the Character-wise path (a "\r\n" is one Character, not a "\n").
+            if message.utf8.contains(UInt8(ascii: "\n")) {
+                line += message.split(separator: "\n").joined(separator: "\\n").utf8
+            } else {
+                line += message.utf8
+            }
         }
+        return line
     }
 }

@@ -33,11 +33,13 @@ public final class RuntimeClient {
     }
 
     private let base: String
+    private let nextURL: String
     private let http: HTTPClient
 
     /// `endpoint` is `AWS_LAMBDA_RUNTIME_API`, host and port.
     public init(endpoint: String) {
         base = "http://\(endpoint)/2018-06-01/runtime"
+        nextURL = base + "/invocation/next"
         // Posts are to a local agent and should be quick; /next waits as long as it must.
         http = HTTPClient(options: .init(connectTimeoutMs: 5_000, timeoutMs: 30_000, usesProxyVariables: false))
     }
@@ -51,27 +53,39 @@ public final class RuntimeClient {
     public func next(onArrival: (@Sendable () -> Void)? = nil) throws -> Invocation {
         let response: HTTPResponse
         do {
-            response = try http.send(HTTPRequest(method: "GET", url: "\(base)/invocation/next", timeoutMs: 0,
-                                                 onResponseStart: onArrival))
+            response = try http.send(HTTPRequest(method: "GET", url: nextURL, timeoutMs: 0,
+                                                 headerSelection: Self.invocationHeaders, onResponseStart: onArrival))
         } catch {
             throw Failure.runtimeAPIUnavailable(String(describing: error))
         }
         guard response.status == 200 else {
             throw Failure.runtimeAPIUnavailable("GET /invocation/next answered \(response.status): \(response.text)")
         }
-        let headers = response.headers
-        guard let requestId = headers["Lambda-Runtime-Aws-Request-Id"], !requestId.isEmpty else {
+        let headers = response.selectedHeaders ?? SelectedHeaders(count: Self.invocationHeaders.count)
+        guard let requestId = headers.string(Field.requestId), !requestId.isEmpty else {
             throw Failure.malformedInvocation("no Lambda-Runtime-Aws-Request-Id header")
         }
         let context = LambdaContext(
             requestId: requestId,
-            deadlineMilliseconds: headers["Lambda-Runtime-Deadline-Ms"].flatMap { Int($0) } ?? 0,
-            invokedFunctionARN: headers["Lambda-Runtime-Invoked-Function-Arn"] ?? "",
-            traceId: headers["Lambda-Runtime-Trace-Id"].flatMap { $0.isEmpty ? nil : $0 },
-            clientContext: headers["Lambda-Runtime-Client-Context"],
-            cognitoIdentity: headers["Lambda-Runtime-Cognito-Identity"],
+            // Absent, not a number or beyond Int: no deadline known (0), as before.
+            deadlineMilliseconds: headers.integer(Field.deadline) ?? 0,
+            invokedFunctionARN: headers.string(Field.functionARN) ?? "",
+            traceId: headers[Field.traceId].flatMap { $0.isEmpty ? nil : String(decoding: $0, as: UTF8.self) },
+            clientContext: headers.string(Field.clientContext),
+            cognitoIdentity: headers.string(Field.cognitoIdentity),
             logger: LambdaLogger(requestId: requestId))
         return Invocation(context: context, event: response.body)
+    }
+
+    /// The fields of `/next`'s answer the context is made of, picked out as bytes as they arrive.
+    static let invocationHeaders = HeaderSelection([
+        "Lambda-Runtime-Aws-Request-Id", "Lambda-Runtime-Deadline-Ms", "Lambda-Runtime-Invoked-Function-Arn",
+        "Lambda-Runtime-Trace-Id", "Lambda-Runtime-Client-Context", "Lambda-Runtime-Cognito-Identity",
+    ])
+
+    /// Indexes into `invocationHeaders`.
+    enum Field {
+        static let requestId = 0, deadline = 1, functionARN = 2, traceId = 3, clientContext = 4, cognitoIdentity = 5
     }
 
     public func postResponse(requestId: String, body: [UInt8]) throws -> PostOutcome {
@@ -94,7 +108,13 @@ public final class RuntimeClient {
     }
 
     private func errorBody(_ type: String, _ message: String) -> [UInt8] {
-        Array("{\"errorType\":\(jsonQuoted(type)),\"errorMessage\":\(jsonQuoted(message)),\"stackTrace\":[]}".utf8)
+        var body = Array(#"{"errorType":"#.utf8)
+        body.reserveCapacity(type.utf8.count + message.utf8.count + 64)
+        appendJSONQuoted(type, to: &body)
+        body += #","errorMessage":"#.utf8
+        appendJSONQuoted(message, to: &body)
+        body += #","stackTrace":[]}"#.utf8
+        return body
     }
 
     private func post(_ path: String, body: [UInt8], headers: HTTPHeaders) throws -> PostOutcome {

@@ -12,8 +12,10 @@ public struct Environment: Sendable {
         var cursor = environ
         while let entry = cursor.pointee {
             let pair = String(cString: entry)
-            if let eq = pair.firstIndex(of: "=") {
-                values[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+            // The first "=" byte ends the name (a value may begin with a combining mark, which a
+            // Character-wise search would take together with the "=").
+            if let eq = pair.utf8.firstIndex(of: UInt8(ascii: "=")) {
+                values[String(pair[..<eq])] = String(pair[pair.utf8.index(after: eq)...])
             }
             cursor += 1
         }

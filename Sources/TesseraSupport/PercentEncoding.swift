@@ -2,12 +2,18 @@
 public enum PercentEncoding {
     /// Encodes every byte outside the unreserved set; `keepSlash` leaves `/` alone (paths).
     public static func encode(_ text: String, keepSlash: Bool = false) -> String {
+        encode(text, keepSlash: keepSlash, spaceAsPlus: false)
+    }
+
+    private static func encode(_ text: String, keepSlash: Bool, spaceAsPlus: Bool) -> String {
         var out = [UInt8]()
         out.reserveCapacity(text.utf8.count)
         let hex = Array("0123456789ABCDEF".utf8)
         for byte in text.utf8 {
             if isUnreserved(byte) || (keepSlash && byte == UInt8(ascii: "/")) {
                 out.append(byte)
+            } else if spaceAsPlus && byte == UInt8(ascii: " ") {
+                out.append(UInt8(ascii: "+"))
             } else {
                 out.append(UInt8(ascii: "%"))
                 out.append(hex[Int(byte >> 4)])
@@ -37,7 +43,8 @@ public enum PercentEncoding {
 
     /// `application/x-www-form-urlencoded` as AWS query-protocol services accept it: `+` for space.
     public static func formEncode(_ pairs: [(String, String)]) -> String {
-        pairs.map { encode($0.0).replacingPercent20() + "=" + encode($0.1).replacingPercent20() }.joined(separator: "&")
+        pairs.map { encode($0.0, keepSlash: false, spaceAsPlus: true) + "=" + encode($0.1, keepSlash: false, spaceAsPlus: true) }
+            .joined(separator: "&")
     }
 
     public static func isUnreserved(_ byte: UInt8) -> Bool {
@@ -58,12 +65,5 @@ public enum PercentEncoding {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
         default: nil
         }
-    }
-}
-
-private extension String {
-    func replacingPercent20() -> String {
-        guard contains("%20") else { return self }
-        return split(separator: "%20", omittingEmptySubsequences: false).joined(separator: "+")
     }
 }

@@ -26,8 +26,26 @@ public struct UTCTime: Sendable {
 
     /// `2026-11-21T05:58:24.934Z`
     public var iso8601: String {
-        "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2))."
-            + "\(pad(millisecond, 3))Z"
+        // Digit by digit into one buffer: every log line carries one.
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            guard value >= 0, value < divisor * 10 else {
+                out += pad(value, width).utf8  // a year past 9999 or before 0: as pad writes it
+                return
+            }
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+        }
+        digits(year, 4); out.append(UInt8(ascii: "-")); digits(month, 2); out.append(UInt8(ascii: "-")); digits(day, 2)
+        out.append(UInt8(ascii: "T")); digits(hour, 2); out.append(UInt8(ascii: ":")); digits(minute, 2)
+        out.append(UInt8(ascii: ":")); digits(second, 2); out.append(UInt8(ascii: ".")); digits(millisecond, 3)
+        out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `20261121` and `20261121T055824Z`, the forms SigV4 signs.

@@ -20,6 +20,22 @@ struct LayeringTests {
         #expect(!libraries.contains { $0.contains("turbojpeg") }, "\(function) links \(libraries)")
     }
 
+    /// piece-storage's layers carry their own JSON and base64 (Foundation costs a cold start time and
+    /// memory), and its lower layers import neither _Concurrency nor _StringProcessing.
+    @Test func pieceStorageLinksNoFoundation() throws {
+        let libraries = try neededLibraries("piece-storage")
+        #expect(libraries.contains { $0.hasPrefix("libswiftCore") }, "ldd printed \(libraries)")
+        #expect(!libraries.contains { $0.contains("Foundation") || $0.contains("ICU") }, "piece-storage links \(libraries)")
+    }
+
+    @Test func theNoOpFunctionLinksNoConcurrencyOrRegexRuntime() throws {
+        let libraries = try neededLibraries("noop-function")
+        #expect(libraries.contains { $0.hasPrefix("libswiftCore") }, "ldd printed \(libraries)")
+        for library in ["Foundation", "_Concurrency", "_StringProcessing", "_RegexParser", "dispatch"] {
+            #expect(!libraries.contains { $0.contains(library) }, "noop-function links \(libraries)")
+        }
+    }
+
     @Test func theCLIDoesLinkTurboJPEG() throws {
         // The check above would pass for a binary ldd cannot read: make sure it sees turbojpeg where it is.
         #expect(try neededLibraries("tessera").contains { $0.contains("libturbojpeg") })

@@ -1,8 +1,9 @@
-/// A strict JSON reader (RFC 8259) for events, with messages that say what is wrong and where.
+/// A strict JSON reader (RFC 8259), with messages that say what is wrong and where: events are read
+/// with it (TesseraEvents), and the AWS JSON protocols' responses (TesseraAWS).
 ///
 /// Why not Foundation's `JSONDecoder`: it keeps the first of two equal keys where JavaScript and
-/// Python keep the last (so one event could mean two things), and it reports invalid UTF-8 with its
-/// own internal wording. Here:
+/// Python keep the last (so one event could mean two things), it reports invalid UTF-8 with its
+/// own internal wording, and linking Foundation costs a function start-up time and memory. Here:
 /// - the text must be UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF;
 /// - a key that appears twice in one object, at any depth, is refused by name;
 /// - objects and arrays nest at most `maxDepth` levels (a hostile event cannot exhaust the stack);
@@ -12,14 +13,32 @@
 /// - strings hold no raw control characters, and `\u` escapes pair their surrogates.
 ///
 /// Byte offsets in messages count from 0.
-enum StrictJSON {
-    static let maxDepth = 64
+public enum StrictJSON {
+    public static let maxDepth = 64
 
-    static func parse(_ bytes: [UInt8]) throws(EventError) -> JSONValue {
-        guard !bytes.isEmpty else { throw .notJSON("the event is empty") }
-        try validateUTF8(bytes)
-        return try bytes.withUnsafeBufferPointer { buffer throws(EventError) in
-            var reader = Reader(bytes: buffer)
+    /// Why a text is not strict JSON; the messages name the document as `subject` does.
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        /// Not UTF-8 (RFC 8259 requires it); `offset` counts bytes from 0.
+        case notUTF8(offset: Int, reason: String)
+        case notJSON(String)
+        /// A key that appears twice in one object (`path` as `a.b[2].c`).
+        case duplicateKey(path: String)
+
+        public var description: String {
+            switch self {
+            case let .notUTF8(offset, reason): "not valid UTF-8 at byte \(offset): \(reason)"
+            case let .notJSON(reason): "not valid JSON: \(reason)"
+            case let .duplicateKey(path): "field `\(path)` appears more than once"
+            }
+        }
+    }
+
+    /// Parses a whole document; `subject` names it in messages ("the \(subject) ends inside an object").
+    public static func parse(_ bytes: [UInt8], subject: String = "event") throws(Failure) -> JSONValue {
+        guard !bytes.isEmpty else { throw .notJSON("the \(subject) is empty") }
+        try validateUTF8(bytes, subject: subject)
+        return try bytes.withUnsafeBufferPointer { buffer throws(Failure) in
+            var reader = Reader(bytes: buffer, subject: subject)
             let value = try reader.value()
             reader.skipWhitespace()
             guard reader.index == buffer.count else {
@@ -30,7 +49,7 @@ enum StrictJSON {
     }
 
     /// Throws `.notUTF8` at the first byte that does not start a well-formed UTF-8 sequence.
-    static func validateUTF8(_ bytes: [UInt8]) throws(EventError) {
+    static func validateUTF8(_ bytes: [UInt8], subject: String) throws(Failure) {
         var index = 0
         let count = bytes.count
         while index < count {
@@ -74,7 +93,7 @@ enum StrictJSON {
                 throw .notUTF8(offset: index, reason: "\(hexByte(lead)) never occurs in UTF-8")
             }
             guard index + length <= count else {
-                throw .notUTF8(offset: index, reason: "the event ends inside the \(length)-byte sequence "
+                throw .notUTF8(offset: index, reason: "the \(subject) ends inside the \(length)-byte sequence "
                     + "that \(hexByte(lead)) starts")
             }
             let next = bytes[index + 1]
@@ -104,19 +123,23 @@ enum StrictJSON {
 
     struct Reader {
         let bytes: UnsafeBufferPointer<UInt8>
+        let subject: String
         var index = 0
         var depth = 0
         var path: [PathComponent] = []
 
-        init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+        init(bytes: UnsafeBufferPointer<UInt8>, subject: String) {
+            self.bytes = bytes
+            self.subject = subject
+        }
 
-        func failure(_ problem: String, at offset: Int? = nil) -> EventError {
+        func failure(_ problem: String, at offset: Int? = nil) -> Failure {
             .notJSON("\(problem) at byte \(offset ?? index)")
         }
 
         /// The byte at `index` for a message: `'x'`, `byte 0xC3`, or the end of the event.
         func describeCurrent() -> String {
-            guard index < bytes.count else { return "the end of the event" }
+            guard index < bytes.count else { return "the end of the \(subject)" }
             let byte = bytes[index]
             if byte == UInt8(ascii: "'") { return "\"'\"" }
             return (0x21...0x7E).contains(byte) ? "'\(Character(Unicode.Scalar(byte)))'" : "byte \(StrictJSON.hexByte(byte))"
@@ -131,9 +154,9 @@ enum StrictJSON {
             }
         }
 
-        mutating func value() throws(EventError) -> JSONValue {
+        mutating func value() throws(Failure) -> JSONValue {
             skipWhitespace()
-            guard index < bytes.count else { throw failure("the event ends where a value should be") }
+            guard index < bytes.count else { throw failure("the \(subject) ends where a value should be") }
             switch bytes[index] {
             case UInt8(ascii: "{"): return try object()
             case UInt8(ascii: "["): return try array()
@@ -146,7 +169,7 @@ enum StrictJSON {
             }
         }
 
-        mutating func literal(_ word: String) throws(EventError) {
+        mutating func literal(_ word: String) throws(Failure) {
             let start = index
             let text = Array(word.utf8)
             guard index + text.count <= bytes.count, bytes[index..<index + text.count].elementsEqual(text) else {
@@ -155,14 +178,14 @@ enum StrictJSON {
             index += text.count
         }
 
-        mutating func enter() throws(EventError) {
+        mutating func enter() throws(Failure) {
             depth += 1
             guard depth <= StrictJSON.maxDepth else {
                 throw failure("objects and arrays nest deeper than \(StrictJSON.maxDepth) levels")
             }
         }
 
-        mutating func object() throws(EventError) -> JSONValue {
+        mutating func object() throws(Failure) -> JSONValue {
             try enter()
             index += 1
             var fields: [String: JSONValue] = [:]
@@ -188,7 +211,7 @@ enum StrictJSON {
                 fields[key] = try value()
                 path.removeLast()
                 skipWhitespace()
-                guard index < bytes.count else { throw failure("the event ends inside an object") }
+                guard index < bytes.count else { throw failure("the \(subject) ends inside an object") }
                 switch bytes[index] {
                 case UInt8(ascii: ","):
                     index += 1
@@ -202,7 +225,7 @@ enum StrictJSON {
             }
         }
 
-        mutating func array() throws(EventError) -> JSONValue {
+        mutating func array() throws(Failure) -> JSONValue {
             try enter()
             index += 1
             var elements: [JSONValue] = []
@@ -217,7 +240,7 @@ enum StrictJSON {
                 elements.append(try value())
                 path.removeLast()
                 skipWhitespace()
-                guard index < bytes.count else { throw failure("the event ends inside an array") }
+                guard index < bytes.count else { throw failure("the \(subject) ends inside an array") }
                 switch bytes[index] {
                 case UInt8(ascii: ","):
                     index += 1
@@ -247,7 +270,7 @@ enum StrictJSON {
         }
 
         /// A string at `index` (its opening quote); the text was checked as UTF-8 beforehand.
-        mutating func string() throws(EventError) -> String {
+        mutating func string() throws(Failure) -> String {
             let opening = index
             index += 1
             var segmentStart = index
@@ -276,9 +299,9 @@ enum StrictJSON {
         }
 
         /// The escape at `index` (its backslash), appended as UTF-8.
-        mutating func escape(into out: inout [UInt8]) throws(EventError) {
+        mutating func escape(into out: inout [UInt8]) throws(Failure) {
             let start = index
-            guard index + 1 < bytes.count else { throw failure("the event ends inside an escape", at: start) }
+            guard index + 1 < bytes.count else { throw failure("the \(subject) ends inside an escape", at: start) }
             let code = bytes[index + 1]
             index += 2
             switch code {
@@ -316,7 +339,7 @@ enum StrictJSON {
         }
 
         /// Four hex digits at `index`.
-        mutating func hex4(escapeStart: Int) throws(EventError) -> UInt32 {
+        mutating func hex4(escapeStart: Int) throws(Failure) -> UInt32 {
             guard index + 4 <= bytes.count else { throw failure("\\u escape without four hex digits", at: escapeStart) }
             var value: UInt32 = 0
             for _ in 0..<4 {
@@ -340,7 +363,7 @@ enum StrictJSON {
             return start..<index
         }
 
-        mutating func number() throws(EventError) -> JSONValue {
+        mutating func number() throws(Failure) -> JSONValue {
             let start = index
             let negative = bytes[index] == UInt8(ascii: "-")
             if negative { index += 1 }

@@ -1,9 +1,7 @@
-import TesseraSupport
-
 /// Any JSON document, so events can be checked field by field with messages that name the field.
 ///
-/// `parse` reads events with the strict reader; the `Decodable` conformance serves values nested in
-/// other decoded types.
+/// `StrictJSON.parse` reads one (TesseraEvents' `JSONValue.parse` for events); the `Decodable`
+/// conformance serves values nested in other decoded types.
 public enum JSONValue: Sendable, Equatable, Decodable {
     case null
     case bool(Bool)
@@ -22,12 +20,6 @@ public enum JSONValue: Sendable, Equatable, Decodable {
         else if let v = try? c.decode(String.self) { self = .string(v) }
         else if let v = try? c.decode([JSONValue].self) { self = .array(v) }
         else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
-
-    /// Parses an event body strictly (`StrictJSON`): UTF-8 only, no duplicate keys at any depth; the
-    /// error (`EventError`) says what is wrong and at which byte.
-    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
-        try StrictJSON.parse(bytes)
     }
 
     /// The JSON type's name, for error messages.
