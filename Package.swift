@@ -63,12 +63,12 @@ let package = Package(
         // The domain: piece store, the functions' handlers, picture-api's routes and page (zlib for gzip).
         .target(name: "TesseraPictures", dependencies: [
             "CZlib", "TesseraSupport", "TesseraRuntime", "TesseraAWS", "TesseraEvents",
-        ]),
+        ], swiftSettings: lean),
         // picture-processor's work: reassembly and resize, the one part of the domain that needs pixels
         // (so piece-storage and picture-api never link libturbojpeg).
         .target(name: "TesseraProcessor", dependencies: [
             "TesseraSupport", "TesseraRuntime", "TesseraAWS", "TesseraEvents", "TesseraImaging", "TesseraPictures",
-        ]),
+        ], swiftSettings: lean),
         // Developer tooling (local Runtime API, emulator administration); never linked into a function.
         .target(name: "TesseraLocal", dependencies: [
             "CMosquitto", "TesseraSupport", "TesseraHTTP", "TesseraRuntime", "TesseraAWS", "TesseraEvents",
@@ -76,8 +76,9 @@ let package = Package(
         ]),
 
         .executableTarget(name: "piece-storage", dependencies: ["TesseraRuntime", "TesseraPictures"], swiftSettings: lean),
-        .executableTarget(name: "picture-processor", dependencies: ["TesseraRuntime", "TesseraProcessor"]),
-        .executableTarget(name: "picture-api", dependencies: ["TesseraRuntime", "TesseraPictures"]),
+        .executableTarget(name: "picture-processor", dependencies: ["TesseraRuntime", "TesseraProcessor"],
+                         swiftSettings: lean),
+        .executableTarget(name: "picture-api", dependencies: ["TesseraRuntime", "TesseraPictures"], swiftSettings: lean),
         // The developer and device CLI: `tessera send`, `tessera resize`, `tessera inspect`, `tessera local`.
         .executableTarget(name: "tessera", dependencies: [
             "TesseraSupport", "TesseraAWS", "TesseraEvents", "TesseraImaging", "TesseraPictures", "TesseraLocal",

@@ -20,12 +20,13 @@ struct LayeringTests {
         #expect(!libraries.contains { $0.contains("turbojpeg") }, "\(function) links \(libraries)")
     }
 
-    /// piece-storage's layers carry their own JSON and base64 (Foundation costs a cold start time and
-    /// memory), and its lower layers import neither _Concurrency nor _StringProcessing.
-    @Test func pieceStorageLinksNoFoundation() throws {
-        let libraries = try neededLibraries("piece-storage")
+    /// The functions' layers carry their own JSON and base64 (Foundation costs a cold start time and
+    /// memory), and the lower layers import neither _Concurrency nor _StringProcessing.
+    @Test(arguments: ["piece-storage", "picture-processor", "picture-api"])
+    func functionsLinkNoFoundation(_ function: String) throws {
+        let libraries = try neededLibraries(function)
         #expect(libraries.contains { $0.hasPrefix("libswiftCore") }, "ldd printed \(libraries)")
-        #expect(!libraries.contains { $0.contains("Foundation") || $0.contains("ICU") }, "piece-storage links \(libraries)")
+        #expect(!libraries.contains { $0.contains("Foundation") || $0.contains("ICU") }, "\(function) links \(libraries)")
     }
 
     @Test func theNoOpFunctionLinksNoConcurrencyOrRegexRuntime() throws {

@@ -51,9 +51,10 @@ public struct PictureAPIConfig: Sendable {
 
     /// `scheme://host[:port]` and nothing more, as browsers send in `Origin`.
     static func isOrigin(_ text: String) -> Bool {
-        let parts = text.split(separator: "://", maxSplits: 1)
-        guard parts.count == 2, ["http", "https"].contains(parts[0].lowercased()) else { return false }
-        return !parts[1].isEmpty && parts[1].allSatisfy { $0.isLetter || $0.isNumber || "-.:[]".contains($0) }
+        guard let separator = text.rangeOfFirst("://"),
+              ["http", "https"].contains(text[..<separator.lowerBound].lowercased()) else { return false }
+        let rest = text[separator.upperBound...]
+        return !rest.isEmpty && rest.allSatisfy { $0.isLetter || $0.isNumber || "-.:[]".contains($0) }
     }
 }
 

@@ -18,7 +18,7 @@ final class WebPageCache {
     private(set) lazy var contentSecurityPolicy: String = {
         let html = WebPage.template
         func hash(_ tag: String) -> String {
-            guard let open = html.firstRange(of: "<\(tag)>"), let close = html.firstRange(of: "</\(tag)>") else { return "'none'" }
+            guard let open = html.rangeOfFirst("<\(tag)>"), let close = html.rangeOfFirst("</\(tag)>") else { return "'none'" }
             return "'sha256-" + StrictBase64.encode(SHA256.hash(html[open.upperBound..<close.lowerBound].utf8)) + "'"
         }
         return "default-src 'none'; script-src \(hash("script")); style-src \(hash("style")); "
@@ -27,7 +27,7 @@ final class WebPageCache {
     }()
 
     private(set) lazy var bytes: [UInt8] = Array(
-        WebPage.template.replacingOccurrences(of: "__MAX_UPLOAD_BYTES__", with: String(maxUploadBytes)).utf8)
+        WebPage.template.replacingAll("__MAX_UPLOAD_BYTES__", with: String(maxUploadBytes)).utf8)
 
     private(set) lazy var gzipped: [UInt8]? = Gzip.compress(bytes, level: 9)
 
@@ -41,11 +41,5 @@ final class WebPageCache {
             ("X-Frame-Options", "DENY"),
             ("Content-Security-Policy", contentSecurityPolicy),
         ], body: bytes)
-    }
-}
-
-private extension String {
-    func replacingOccurrences(of target: String, with replacement: String) -> String {
-        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }
