@@ -45,7 +45,7 @@ public indirect enum AttributeValue: Sendable, Equatable, Codable {
             var list = try c.nestedUnkeyedContainer(forKey: key)
             var values: [[UInt8]] = []
             while !list.isAtEnd {
-                let path = c.codingPath + [key]
+                let path = c.codingPath + [key, JSONCodingKey(index: list.currentIndex)]
                 values.append(try Self.decodeBase64(try list.decode(String.self), codingPath: path))
             }
             self = .bs(values)

@@ -149,6 +149,9 @@ public final class HTTPClient {
         case CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE,
              CURLE_HTTP2, CURLE_HTTP2_STREAM:
             return .connectionLost(url: url, reason: reason)
+        case CURLE_OUT_OF_MEMORY:
+            // libcurl's answer to a header field over its 100 KB limit too (curl before 8.6).
+            return .invalidRequest(url: url, reason: "a response header over libcurl's 100 KB limit, or out of memory")
         default:
             return .invalidRequest(url: url, reason: reason)
         }
@@ -167,6 +170,8 @@ private final class ResponseSink {
     /// When set, only these fields are kept, as bytes, in `selected` (and `headers` stays empty).
     let selection: HeaderSelection?
     var selected: SelectedHeaders?
+    /// True until a status line is read and again after each block's blank line.
+    var awaitingStatusLine = true
     /// The status of the response being read; the cap applies only to a success's body, so an error
     /// document is always read whole.
     var status = 0
@@ -201,7 +206,16 @@ private func responseHeaderCallback(_ data: UnsafeMutablePointer<CChar>?, _ size
     guard let data, let context else { return 0 }
     let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
     let line = UnsafeRawBufferPointer(start: data, count: size * count)
-    if line.starts(with: "HTTP/".utf8) {
+    // A status line opens each response (an interim 1xx, then the final one); only there is a line
+    // starting "HTTP/" one. After a block's blank line, lines that are not a status line are a
+    // chunked body's trailers: never taken as the response's fields.
+    if line.count <= 2, line.allSatisfy({ $0 == 0x0D || $0 == 0x0A }) {
+        sink.awaitingStatusLine = true
+        return line.count
+    }
+    guard !sink.awaitingStatusLine || line.starts(with: "HTTP/".utf8) else { return line.count }
+    if sink.awaitingStatusLine {
+        sink.awaitingStatusLine = false
         if let start = sink.onResponseStart {
             sink.onResponseStart = nil
             start()

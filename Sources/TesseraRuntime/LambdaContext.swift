@@ -27,6 +27,10 @@ public struct LambdaContext: Sendable {
         self.logger = logger
     }
 
-    /// Time left before the deadline, in milliseconds (negative once passed).
-    public var remainingMilliseconds: Int { deadlineMilliseconds - UTCTime.nowMilliseconds() }
+    /// Time left before the deadline, in milliseconds (negative once passed). Saturates instead of
+    /// trapping: the deadline comes from a header, and a context can be made with any value.
+    public var remainingMilliseconds: Int {
+        let (left, overflow) = deadlineMilliseconds.subtractingReportingOverflow(UTCTime.nowMilliseconds())
+        return overflow ? .min : left
+    }
 }

@@ -96,18 +96,29 @@ public struct LambdaLogger: Sendable {
         case .text:
             line += timestamp.utf8
             line.append(UInt8(ascii: "\t"))
-            line += (requestId ?? "-").utf8
+            appendSingleLine(requestId ?? "-", to: &line)
             line.append(UInt8(ascii: "\t"))
             line += level.name.utf8
             line.append(UInt8(ascii: "\t"))
-            // Text lines stay single lines too, so one entry is one CloudWatch event. A message with a
-            // line break takes the Character-wise path (a "\r\n" is one Character, not a "\n").
-            if message.utf8.contains(UInt8(ascii: "\n")) {
-                line += message.split(separator: "\n").joined(separator: "\\n").utf8
-            } else {
-                line += message.utf8
-            }
+            appendSingleLine(message, to: &line)
         }
         return line
+    }
+}
+
+/// Text entries stay single lines, so one entry is one CloudWatch event and a message quoting what a
+/// stranger sent cannot start a line of its own: CR and LF bytes are written as `\r` and `\n`
+/// (byte by byte: Swift counts "\r\n" as one Character, so a Character-wise split missed it).
+private func appendSingleLine(_ text: String, to line: inout [UInt8]) {
+    guard text.utf8.contains(where: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) else {
+        line += text.utf8
+        return
+    }
+    for byte in text.utf8 {
+        switch byte {
+        case UInt8(ascii: "\n"): line += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+        case UInt8(ascii: "\r"): line += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+        default: line.append(byte)
+        }
     }
 }

@@ -67,8 +67,8 @@ public final class RuntimeClient {
         }
         let context = LambdaContext(
             requestId: requestId,
-            // Absent, not a number or beyond Int: no deadline known (0), as before.
-            deadlineMilliseconds: headers.integer(Field.deadline) ?? 0,
+            // Absent, not a number, beyond Int or not positive: no deadline known (0).
+            deadlineMilliseconds: max(0, headers.integer(Field.deadline) ?? 0),
             invokedFunctionARN: headers.string(Field.functionARN) ?? "",
             traceId: headers[Field.traceId].flatMap { $0.isEmpty ? nil : String(decoding: $0, as: UTF8.self) },
             clientContext: headers.string(Field.clientContext),

@@ -78,7 +78,15 @@ private func unbox<T: Decodable>(_ type: T.Type, _ value: JSONValue, _ codingPat
         guard case let .bool(flag) = value else { throw mismatch(type, value, codingPath) }
         return flag as! T
     case is Double.Type: return try floatingPoint(value, codingPath) as! T
-    case is Float.Type: return Float(try floatingPoint(value, codingPath)) as! T
+    case is Float.Type:
+        let double = try floatingPoint(value, codingPath)
+        let float = Float(double)
+        // As Foundation: a number a Float cannot hold is refused, not made infinite or zero.
+        guard float.isFinite, float != 0 || double == 0 else {
+            throw DecodingError.dataCorrupted(DecodingError.Context(
+                codingPath: codingPath, debugDescription: "Parsed JSON number <\(double)> does not fit in Float."))
+        }
+        return float as! T
     case is Int.Type: return try integer(Int.self, value, codingPath) as! T
     case is Int8.Type: return try integer(Int8.self, value, codingPath) as! T
     case is Int16.Type: return try integer(Int16.self, value, codingPath) as! T
@@ -104,15 +112,21 @@ private func floatingPoint(_ value: JSONValue, _ codingPath: [any CodingKey]) th
 
 private func integer<I: FixedWidthInteger>(_ type: I.Type, _ value: JSONValue, _ codingPath: [any CodingKey]) throws -> I {
     let result: I?
+    let text: String
     switch value {
-    case let .integer(number): result = I(exactly: number)
-    // StrictJSON reads whole numbers beyond Int as doubles (UInt64's upper half among them).
-    case let .number(number): result = I(exactly: number)
+    case let .integer(number):
+        result = I(exactly: number)
+        text = String(number)
+    // StrictJSON reads whole numbers beyond Int as doubles: past 2^53 a double may already be rounded,
+    // so those are refused rather than read as a neighbouring integer (UInt64's upper half among them).
+    case let .number(number):
+        result = abs(number) <= 9_007_199_254_740_992 ? I(exactly: number) : nil
+        text = "\(number)"
     default: throw mismatch(type, value, codingPath)
     }
     guard let result else {
         throw DecodingError.dataCorrupted(DecodingError.Context(
-            codingPath: codingPath, debugDescription: "Parsed JSON number <\(value)> does not fit in \(type)."))
+            codingPath: codingPath, debugDescription: "Parsed JSON number <\(text)> does not fit in \(type)."))
     }
     return result
 }

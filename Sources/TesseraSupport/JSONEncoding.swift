@@ -139,7 +139,9 @@ private func storeFloatingPoint(_ node: Node, _ value: Double, _ shortest: Strin
     }
     // Whole values as digits (`2`, not `2.0`), as Foundation writes them; others in Swift's shortest
     // round-tripping form, which is valid JSON (`0.1`, `1e-07`).
-    if value.rounded() == value, abs(value) < 1e15 {
+    if value == 0, value.sign == .minus {
+        node.set(.literal, "-0")
+    } else if value.rounded() == value, abs(value) < 1e15 {
         node.set(.literal, String(Int64(value)))
     } else {
         node.set(.literal, shortest)

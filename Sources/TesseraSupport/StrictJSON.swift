@@ -391,15 +391,20 @@ public enum StrictJSON {
                 let exponentDigits = digits()
                 guard !exponentDigits.isEmpty else { throw failure("\(describeCurrent()) where an exponent digit should be") }
                 for position in exponentDigits {
-                    // Saturate: beyond a million the value is 0 or out of range either way.
-                    exponent = min(exponent * 10 + Int(bytes[position] - UInt8(ascii: "0")), 1_000_000)
+                    // Saturate: beyond a million the exact arithmetic below is not tried (Double's
+                    // parser rounds such a literal correctly).
+                    exponent = min(exponent * 10 + Int(bytes[position] - UInt8(ascii: "0")), 1_000_001)
                 }
                 if exponentNegative { exponent = -exponent }
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-            if fraction.isEmpty, !hasExponent, let value = Int(text) { return .integer(value) }
-            if let whole = wholeValue(negative: negative, integerPart: integerPart, fraction: fraction, exponent: exponent) {
-                return .integer(whole)
+            if fraction.isEmpty, !hasExponent, let value = Int(text) {
+                // "-0" stays a negative zero for a Double, as Foundation reads it; integers read it as 0.
+                return negative && value == 0 ? .number(-0.0) : .integer(value)
+            }
+            if abs(exponent) <= 1_000_000,
+               let whole = wholeValue(negative: negative, integerPart: integerPart, fraction: fraction, exponent: exponent) {
+                return negative && whole == 0 ? .number(-0.0) : .integer(whole)
             }
             guard let value = Double(text), value.isFinite else {
                 throw failure("the number \(text.count > 40 ? String(text.prefix(40)) + "..." : text) is beyond the range of a double",
