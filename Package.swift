@@ -59,7 +59,7 @@ let package = Package(
         // Event models, parsed strictly.
         .target(name: "TesseraEvents", dependencies: ["TesseraSupport"], swiftSettings: lean),
         // JPEG inspect, limits, decode, resample, encode.
-        .target(name: "TesseraImaging", dependencies: ["CTurboJPEG", "TesseraSupport"]),
+        .target(name: "TesseraImaging", dependencies: ["CTurboJPEG", "TesseraSupport"], swiftSettings: lean),
         // The domain: piece store, the functions' handlers, picture-api's routes and page (zlib for gzip).
         .target(name: "TesseraPictures", dependencies: [
             "CZlib", "TesseraSupport", "TesseraRuntime", "TesseraAWS", "TesseraEvents",

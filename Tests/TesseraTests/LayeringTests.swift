@@ -21,12 +21,15 @@ struct LayeringTests {
     }
 
     /// The functions' layers carry their own JSON and base64 (Foundation costs a cold start time and
-    /// memory), and the lower layers import neither _Concurrency nor _StringProcessing.
+    /// memory), and import neither _Concurrency nor _StringProcessing (the regex engine).
     @Test(arguments: ["piece-storage", "picture-processor", "picture-api"])
     func functionsLinkNoFoundation(_ function: String) throws {
         let libraries = try neededLibraries(function)
         #expect(libraries.contains { $0.hasPrefix("libswiftCore") }, "ldd printed \(libraries)")
         #expect(!libraries.contains { $0.contains("Foundation") || $0.contains("ICU") }, "\(function) links \(libraries)")
+        for library in ["_Concurrency", "_StringProcessing", "_RegexParser", "dispatch"] {
+            #expect(!libraries.contains { $0.contains(library) }, "\(function) links \(libraries)")
+        }
     }
 
     @Test func theNoOpFunctionLinksNoConcurrencyOrRegexRuntime() throws {
