@@ -210,18 +210,7 @@ public enum StrictJSON {
                 guard fields[key] == nil else { throw .duplicateKey(path: pathText) }
                 fields[key] = try value()
                 path.removeLast()
-                skipWhitespace()
-                guard index < bytes.count else { throw failure("the \(subject) ends inside an object") }
-                switch bytes[index] {
-                case UInt8(ascii: ","):
-                    index += 1
-                case UInt8(ascii: "}"):
-                    index += 1
-                    depth -= 1
-                    return .object(fields)
-                default:
-                    throw failure("\(describeCurrent()) where ',' or '}' should be")
-                }
+                if try closes(with: "}", inside: "object") { return .object(fields) }
             }
         }
 
@@ -239,18 +228,24 @@ public enum StrictJSON {
                 path.append(.index(elements.count))
                 elements.append(try value())
                 path.removeLast()
-                skipWhitespace()
-                guard index < bytes.count else { throw failure("the \(subject) ends inside an array") }
-                switch bytes[index] {
-                case UInt8(ascii: ","):
-                    index += 1
-                case UInt8(ascii: "]"):
-                    index += 1
-                    depth -= 1
-                    return .array(elements)
-                default:
-                    throw failure("\(describeCurrent()) where ',' or ']' should be")
-                }
+                if try closes(with: "]", inside: "array") { return .array(elements) }
+            }
+        }
+
+        /// After a member: true past the closing `close` (leaving the level), false past a ','.
+        mutating func closes(with close: Unicode.Scalar, inside container: String) throws(Failure) -> Bool {
+            skipWhitespace()
+            guard index < bytes.count else { throw failure("the \(subject) ends inside an \(container)") }
+            switch bytes[index] {
+            case UInt8(ascii: ","):
+                index += 1
+                return false
+            case UInt8(ascii: close):
+                index += 1
+                depth -= 1
+                return true
+            default:
+                throw failure("\(describeCurrent()) where ',' or '\(close)' should be")
             }
         }
 

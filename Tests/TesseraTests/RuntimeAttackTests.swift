@@ -5,7 +5,7 @@ import Testing
 import TesseraAWS
 import TesseraEvents
 @testable import TesseraHTTP
-import TesseraLocal
+@testable import TesseraLocal
 @testable import TesseraRuntime
 import TesseraSupport
 
@@ -43,17 +43,6 @@ final class Box<Value>: @unchecked Sendable {
         return try body(&value)
     }
     var current: Value { with { $0 } }
-}
-
-private func sendAll(_ fd: Int32, _ data: [UInt8]) -> Bool {
-    var offset = 0
-    while offset < data.count {
-        let n = data.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-        if n < 0 && errno == EINTR { continue }
-        guard n > 0 else { return false }
-        offset += n
-    }
-    return true
 }
 
 private func threadCount() -> Int {
@@ -160,7 +149,7 @@ final class RawServer: @unchecked Sendable {
                 while !state.withLock({ $0.stopped }) { usleep(10_000) }
                 return
             }
-            guard sendAll(fd, reply) else { return }
+            guard writeAll(fd, reply) else { return }
         }
     }
 }
@@ -707,7 +696,7 @@ struct AttackHTTPServerTests {
             idle.append(fd)
         }
         // Half a request head on one of them.
-        _ = sendAll(idle[0], bytes("GET / HTTP/1.1\r\nHost: x\r\n"))
+        _ = writeAll(idle[0], bytes("GET / HTTP/1.1\r\nHost: x\r\n"))
         let response = try HTTPClient().send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/", timeoutMs: 2_000))
         #expect(response.body == bytes("ok"))
         server.stop()
