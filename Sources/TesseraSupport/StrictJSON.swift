@@ -393,13 +393,12 @@ public enum StrictJSON {
                 if exponentNegative { exponent = -exponent }
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-            if fraction.isEmpty, !hasExponent, let value = Int(text) {
-                // "-0" stays a negative zero for a Double, as Foundation reads it; integers read it as 0.
-                return negative && value == 0 ? .number(-0.0) : .integer(value)
-            }
+            // "-0" is the integer 0 (a Double decoded from it is +0, where Foundation's is -0: no field
+            // of ours tells them apart).
+            if fraction.isEmpty, !hasExponent, let value = Int(text) { return .integer(value) }
             if abs(exponent) <= 1_000_000,
                let whole = wholeValue(negative: negative, integerPart: integerPart, fraction: fraction, exponent: exponent) {
-                return negative && whole == 0 ? .number(-0.0) : .integer(whole)
+                return .integer(whole)
             }
             guard let value = Double(text), value.isFinite else {
                 throw failure("the number \(text.count > 40 ? String(text.prefix(40)) + "..." : text) is beyond the range of a double",

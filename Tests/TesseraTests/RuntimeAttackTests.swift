@@ -207,7 +207,7 @@ struct AttackJSONTests {
                     "Foundation accepts \(text)")
         }
         let cases: [(String, JSONValue)] = [
-            ("0", .integer(0)), ("-0", .number(-0.0)), ("1.0", .integer(1)), ("1e2", .integer(100)), ("1E+2", .integer(100)),
+            ("0", .integer(0)), ("-0", .integer(0)), ("1.0", .integer(1)), ("1e2", .integer(100)), ("1E+2", .integer(100)),
             ("1.5e1", .integer(15)), ("100e-2", .integer(1)), ("1.5", .number(1.5)), ("1e-400", .number(0)),
             ("9223372036854775807", .integer(.max)), ("-9223372036854775808", .integer(.min)),
             ("-9223372036854775808.0", .integer(.min)), ("9223372036854775808", .number(9_223_372_036_854_775_808)),
@@ -270,12 +270,11 @@ struct AttackJSONTests {
         for text in ["1e300", "-1e300", "3.5e38", "1e-50", "0.1", "16777217"] {
             compare(Float.self, text)
         }
-        for text in ["-0", "-0.0", "1e308", "5e-324", "123456789012345678901234567890"] {
+        for text in ["-0.0", "1e308", "5e-324", "123456789012345678901234567890"] {
             compare(Double.self, text)
         }
-        // The sign of zero: Foundation decodes -0 as -0.0.
-        let negativeZero = try JSONDecoding.decode([Double].self, from: bytes("[-0]"))
-        #expect(negativeZero.first?.sign == .minus, "-0 decodes to \(negativeZero)")
+        // The one difference kept: "-0" is the integer 0, so a Double from it is +0 (Foundation: -0).
+        #expect(try JSONDecoding.decode([Double].self, from: bytes("[-0]")) == [0])
     }
 
     @Test func messagesForNumbersThatDoNotFitNameTheNumber() throws {
