@@ -57,18 +57,40 @@ public final class JPEGDecoder {
     static func chooseFactor(_ info: JPEGInfo, targets: [(Int, Int)], margin: Double?, channels: Int,
                              maxBytes: Int) -> (factor: (num: Int, denom: Int), bytes: Int, fits: Bool) {
         func covers(_ f: (num: Int, denom: Int), _ m: Double) -> Bool {
-            targets.allSatisfy { target in
-                scaled(info.width, f) >= min(info.width, Int((Double(target.0) * m).rounded(.up)))
-                    && scaled(info.height, f) >= min(info.height, Int((Double(target.1) * m).rounded(.up)))
-            }
+            targets.allSatisfy { coversSide(info.width, $0.0, f, m) && coversSide(info.height, $0.1, f, m) }
         }
-        if let f = shrinkFactors.first(where: { covers($0, margin ?? Self.margin(for: $0)) }),
+        let factors = withinOneMCU(info) ? [(num: 1, denom: 1)] : shrinkFactors
+        if let f = factors.first(where: { covers($0, margin ?? Self.margin(for: $0)) }),
            decodeBytes(info, f, channels: channels) <= maxBytes {
             return (f, decodeBytes(info, f, channels: channels), true)
         }
-        let f = shrinkFactors.first { covers($0, 1) } ?? (1, 1)
+        let f = factors.first { covers($0, 1) } ?? (1, 1)
         let bytes = decodeBytes(info, f, channels: channels)
         return (f, bytes, bytes <= maxBytes)
+    }
+
+    /// A side shorter than one MCU is decoded whole. Its scaled IDCT is mostly of the encoder's edge
+    /// padding, and its chroma a sample or two: against a full decode resized, a 3-pixel side at 50%
+    /// was 13 levels off (2-3 from 24 pixels on). Such a picture is at most 16 x 65535 pixels, cheap in
+    /// full. It also keeps TurboJPEG on the factor whose extent we give the filter: it takes a size,
+    /// not a factor, and decodes at the largest factor of that size; from 8 pixels on, every factor
+    /// has a size of its own, but 2 pixels are 2 at 5/8 and at 8/8.
+    static func withinOneMCU(_ info: JPEGInfo) -> Bool {
+        let color = info.components > 1
+        let h = color ? info.samplingFactors.map(\.h).max() ?? 1 : 1
+        let v = color ? info.samplingFactors.map(\.v).max() ?? 1 : 1
+        return info.width < 8 * h || info.height < 8 * v
+    }
+
+    /// Whether a decode of a `side`-pixel side at `f` keeps `m` times `target`, or the whole side, in
+    /// what it truly covers (`side * num / denom`), not in its sample count, which is rounded up: 1001
+    /// pixels at 7/8 are 876 samples but cover 875.875, which a 876-pixel target would stretch (and 2
+    /// pixels at 5/8 are 2 samples covering 1.25). The decode never covers less than the target; the
+    /// margin, a ratio measured on photos, applies to the smallest size that rounds to the target
+    /// (`target - 1/2`), so an odd side at 50% keeps the 5/8 an even one gets.
+    static func coversSide(_ side: Int, _ target: Int, _ f: (num: Int, denom: Int), _ m: Double) -> Bool {
+        let needed = min(Double(side), max(Double(target), (Double(target) - 0.5) * m))
+        return Double(side * f.num) >= needed * Double(f.denom)
     }
 
     /// A picture decoded at a DCT scale: `extent` is how much of the source it covers in its own pixels,
