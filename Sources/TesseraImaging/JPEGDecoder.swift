@@ -42,12 +42,16 @@ public final class JPEGDecoder {
     }
 
     /// How many times a rendition's size the decode must be before the Lanczos filter, for a DCT
-    /// scale. Measured on the benchmark corpus against a Lanczos resize of the full decode (PSNR after
-    /// encoding at quality 85): at 4/8 and above the scaled IDCT is faithful, and 1.25x costs 0.03 dB
-    /// (at 1x, 0.13 dB); the 1-, 2- and 3-point IDCTs below 4/8 alias, and need 3x (0.01-0.02 dB; at
-    /// 1.25x, up to 0.6 dB).
+    /// scale. Measured against a Lanczos resize of the full decode (PSNR after encoding at quality 85):
+    /// above 4/8 the scaled IDCT (jidctint.c) is faithful, and 1.25x costs 0.03 dB on the corpus's
+    /// half rendition (at 1x, 0.13 dB). At 4/8 and below it aliases and needs 3x: the 1-, 2- and
+    /// 3-point IDCTs were measured so, and libjpeg-turbo's 4-point one (jidctred.c, as the 2- and
+    /// 1-point) is a 2x2 box average of the full IDCT, which passes what lies past the new size (the
+    /// resampler's own box pre-reduction keeps 3x for the same reason, `reducingGap`). At 1.25x, 4/8
+    /// lost 0.55 dB on the 18 MP elephants at 40% and 16 dB on a fine grating; at 3x, 0.01-0.09 dB on
+    /// photos. (The default renditions never decode at 4/8: theirs is the half's decode, 5/8 or 6/8.)
     static func margin(for factor: (num: Int, denom: Int)) -> Double {
-        2 * factor.num >= factor.denom ? 1.25 : 3
+        2 * factor.num > factor.denom ? 1.25 : 3
     }
 
     /// The factor giving the smallest decode that is at least the margin times every target (`margin`,

@@ -33,6 +33,31 @@ struct ShrinkOnLoadTests {
                                         quality: 95, subsampling: .s420)
     }
 
+    /// A JPEG of fine photographic detail: sinusoids of random direction and phase at frequencies up
+    /// to the pixel grid's, amplitudes falling as a photo's spectrum does (1/sqrt(f)); gray, q95.
+    static func detailedJPEG(_ width: Int, _ height: Int, seed: UInt64 = 5) throws -> [UInt8] {
+        var state = seed
+        func random() -> Double {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Double(state >> 11) / Double(1 << 53)
+        }
+        let waves = (0..<60).map { _ -> (fx: Double, fy: Double, phase: Double, amplitude: Double) in
+            let f = 0.02 + 0.48 * random(), angle = Double.pi * random()
+            return (2 * .pi * f * cos(angle), 2 * .pi * f * sin(angle), 2 * .pi * random(), 1 / f.squareRoot())
+        }
+        var values = [Double](repeating: 0, count: width * height)
+        for y in 0..<height {
+            for x in 0..<width {
+                values[y * width + x] = waves.reduce(0) { $0 + $1.amplitude * sin($1.fx * Double(x) + $1.fy * Double(y) + $1.phase) }
+            }
+        }
+        let mean = values.reduce(0, +) / Double(values.count)
+        let deviation = (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count)).squareRoot()
+        let pixels = values.map { UInt8(max(0, min(255, (128 + 40 * ($0 - mean) / deviation).rounded()))) }
+        return try JPEGEncoder().encode(PixelBuffer(width: width, height: height, channels: 1, pixels: pixels),
+                                        quality: 95, subsampling: .s420)
+    }
+
     /// `jpeg` at `target` as the renderer makes it (decode at the chosen scale, Lanczos from what it
     /// covers), and as a full decode resized: the largest difference, and the PSNR.
     static func againstFullDecode(_ jpeg: [UInt8], _ spec: String) throws -> (worst: Int, psnr: Double) {
@@ -87,5 +112,13 @@ struct ShrinkOnLoadTests {
             let result = try Self.againstFullDecode(jpeg, spec)
             #expect(result.worst == 0, "\(width)x\(height) at \(spec): \(result)")
         }
+    }
+
+    /// 40% is 1.25x at 4/8, whose IDCT box-averages and aliases fine detail (37 dB, narrow or not);
+    /// with the margin of the aliasing scales the decode is 5/8 (51 dB).
+    @Test(arguments: [(17, 1050), (160, 1050)])
+    func fineDetailKeepsItsQualityAt40Percent(_ width: Int, _ height: Int) throws {
+        let result = try Self.againstFullDecode(try Self.detailedJPEG(width, height), "40%")
+        #expect(result.psnr > 45, "\(width)x\(height): \(result)")
     }
 }
