@@ -14,17 +14,20 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
+/// The whole file, read to its end: /proc files have no size (fseek to SEEK_END fails there and
+/// ftell stays at 0, so /proc/self/status was read as empty and the peak printed as 0).
 func read(_ path: String) -> [UInt8]? {
     guard let file = fopen(path, "rb") else { return nil }
     defer { fclose(file) }
-    fseek(file, 0, SEEK_END)
-    let size = ftell(file)
-    rewind(file)
-    guard size >= 0 else { return nil }
-    let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-        count = fread(buffer.baseAddress, 1, size, file)
+    var bytes: [UInt8] = []
+    var info = stat()
+    if fstat(fileno(file), &info) == 0 { bytes.reserveCapacity(Int(info.st_size)) }
+    var chunk = [UInt8](repeating: 0, count: 64 << 10)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+        bytes += chunk[..<count]
+        if count < chunk.count { return ferror(file) == 0 ? bytes : nil }
     }
-    return bytes.count == size ? bytes : nil
 }
 
 func save(_ path: String, _ bytes: [UInt8]) -> Bool {

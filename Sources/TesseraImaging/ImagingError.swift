@@ -18,6 +18,9 @@ public enum ImagingError: LambdaReportableError, Equatable {
     /// A rendition that takes the renditions of one call (`total` pixels, itself included) over
     /// `maxOutputPixels`, refused before any pixel exists.
     case outputTooLarge(spec: String, width: Int, height: Int, total: Int, limit: Int)
+    /// A rendition with a side over `RenditionSpec.maxSide`, which no JPEG can hold (a percentage or
+    /// a width of an extreme strip, with `:upscale`), refused before any pixel exists.
+    case outputSideTooLarge(spec: String, width: Int, height: Int, limit: Int)
     case invalidSpec(String, reason: String)
     /// The decoder or encoder failed; the library's message.
     case codec(String)
@@ -32,7 +35,7 @@ public enum ImagingError: LambdaReportableError, Equatable {
         case .inputTooLarge: "Imaging.InputTooLarge"
         case .tooMuchMemory: "Imaging.TooMuchMemory"
         case .tooManyScans: "Imaging.TooManyScans"
-        case .outputTooLarge: "Imaging.OutputTooLarge"
+        case .outputTooLarge, .outputSideTooLarge: "Imaging.OutputTooLarge"
         case .invalidSpec: "Imaging.InvalidSpec"
         case .codec: "Imaging.CodecError"
         }
@@ -59,6 +62,9 @@ public enum ImagingError: LambdaReportableError, Equatable {
             "rendition \"\(spec)\" would be \(width)x\(height) (\(width * height) pixels"
                 + (total > width * height ? ", \(total) with the renditions before it in the same call" : "")
                 + "), over the limit of \(limit) pixels (maxOutputPixels); ask for a smaller size"
+        case let .outputSideTooLarge(spec, width, height, limit):
+            "rendition \"\(spec)\" would be \(width)x\(height), over JPEG's largest side of \(limit) pixels; "
+                + "ask for a smaller size"
         case let .invalidSpec(spec, reason): "invalid rendition \"\(spec)\": \(reason)"
         case let .codec(message): "JPEG codec error: \(message)"
         }

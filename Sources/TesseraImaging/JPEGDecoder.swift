@@ -42,12 +42,16 @@ public final class JPEGDecoder {
     }
 
     /// How many times a rendition's size the decode must be before the Lanczos filter, for a DCT
-    /// scale. Measured on the benchmark corpus against a Lanczos resize of the full decode (PSNR after
-    /// encoding at quality 85): at 4/8 and above the scaled IDCT is faithful, and 1.25x costs 0.03 dB
-    /// (at 1x, 0.13 dB); the 1-, 2- and 3-point IDCTs below 4/8 alias, and need 3x (0.01-0.02 dB; at
-    /// 1.25x, up to 0.6 dB).
+    /// scale. Measured against a Lanczos resize of the full decode (PSNR after encoding at quality 85):
+    /// above 4/8 the scaled IDCT (jidctint.c) is faithful, and 1.25x costs 0.03 dB on the corpus's
+    /// half rendition (at 1x, 0.13 dB). At 4/8 and below it aliases and needs 3x: the 1-, 2- and
+    /// 3-point IDCTs were measured so, and libjpeg-turbo's 4-point one (jidctred.c, as the 2- and
+    /// 1-point) is a 2x2 box average of the full IDCT, which passes what lies past the new size (the
+    /// resampler's own box pre-reduction keeps 3x for the same reason, `reducingGap`). At 1.25x, 4/8
+    /// lost 0.55 dB on the 18 MP elephants at 40% and 16 dB on a fine grating; at 3x, 0.01-0.09 dB on
+    /// photos. (The default renditions never decode at 4/8: theirs is the half's decode, 5/8 or 6/8.)
     static func margin(for factor: (num: Int, denom: Int)) -> Double {
-        2 * factor.num >= factor.denom ? 1.25 : 3
+        2 * factor.num > factor.denom ? 1.25 : 3
     }
 
     /// The factor giving the smallest decode that is at least the margin times every target (`margin`,
@@ -57,18 +61,40 @@ public final class JPEGDecoder {
     static func chooseFactor(_ info: JPEGInfo, targets: [(Int, Int)], margin: Double?, channels: Int,
                              maxBytes: Int) -> (factor: (num: Int, denom: Int), bytes: Int, fits: Bool) {
         func covers(_ f: (num: Int, denom: Int), _ m: Double) -> Bool {
-            targets.allSatisfy { target in
-                scaled(info.width, f) >= min(info.width, Int((Double(target.0) * m).rounded(.up)))
-                    && scaled(info.height, f) >= min(info.height, Int((Double(target.1) * m).rounded(.up)))
-            }
+            targets.allSatisfy { coversSide(info.width, $0.0, f, m) && coversSide(info.height, $0.1, f, m) }
         }
-        if let f = shrinkFactors.first(where: { covers($0, margin ?? Self.margin(for: $0)) }),
+        let factors = withinOneMCU(info) ? [(num: 1, denom: 1)] : shrinkFactors
+        if let f = factors.first(where: { covers($0, margin ?? Self.margin(for: $0)) }),
            decodeBytes(info, f, channels: channels) <= maxBytes {
             return (f, decodeBytes(info, f, channels: channels), true)
         }
-        let f = shrinkFactors.first { covers($0, 1) } ?? (1, 1)
+        let f = factors.first { covers($0, 1) } ?? (1, 1)
         let bytes = decodeBytes(info, f, channels: channels)
         return (f, bytes, bytes <= maxBytes)
+    }
+
+    /// A side shorter than one MCU is decoded whole. Its scaled IDCT is mostly of the encoder's edge
+    /// padding, and its chroma a sample or two: against a full decode resized, a 3-pixel side at 50%
+    /// was 13 levels off (2-3 from 24 pixels on). Such a picture is at most 16 x 65535 pixels, cheap in
+    /// full. It also keeps TurboJPEG on the factor whose extent we give the filter: it takes a size,
+    /// not a factor, and decodes at the largest factor of that size; from 8 pixels on, every factor
+    /// has a size of its own, but 2 pixels are 2 at 5/8 and at 8/8.
+    static func withinOneMCU(_ info: JPEGInfo) -> Bool {
+        let color = info.components > 1
+        let h = color ? info.samplingFactors.map(\.h).max() ?? 1 : 1
+        let v = color ? info.samplingFactors.map(\.v).max() ?? 1 : 1
+        return info.width < 8 * h || info.height < 8 * v
+    }
+
+    /// Whether a decode of a `side`-pixel side at `f` keeps `m` times `target`, or the whole side, in
+    /// what it truly covers (`side * num / denom`), not in its sample count, which is rounded up: 1001
+    /// pixels at 7/8 are 876 samples but cover 875.875, which a 876-pixel target would stretch (and 2
+    /// pixels at 5/8 are 2 samples covering 1.25). The decode never covers less than the target; the
+    /// margin, a ratio measured on photos, applies to the smallest size that rounds to the target
+    /// (`target - 1/2`), so an odd side at 50% keeps the 5/8 an even one gets.
+    static func coversSide(_ side: Int, _ target: Int, _ f: (num: Int, denom: Int), _ m: Double) -> Bool {
+        let needed = min(Double(side), max(Double(target), (Double(target) - 0.5) * m))
+        return Double(side * f.num) >= needed * Double(f.denom)
     }
 
     /// A picture decoded at a DCT scale: `extent` is how much of the source it covers in its own pixels,

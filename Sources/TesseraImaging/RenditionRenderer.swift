@@ -51,6 +51,12 @@ public final class RenditionRenderer {
         // All the renditions of one call are held at the end, so their pixels count together.
         var outputPixels = 0
         for (spec, target) in zip(specs, targets) {
+            // A percentage or a width can ask past JPEG's largest side, which the encoder would refuse
+            // only after the decode; the size is refused, not capped, as a spec naming it is.
+            guard max(target.width, target.height) <= RenditionSpec.maxSide else {
+                throw ImagingError.outputSideTooLarge(spec: spec.description, width: target.width,
+                                                      height: target.height, limit: RenditionSpec.maxSide)
+            }
             outputPixels += target.width * target.height
             guard outputPixels <= options.limits.maxOutputPixels else {
                 throw ImagingError.outputTooLarge(spec: spec.description, width: target.width, height: target.height,

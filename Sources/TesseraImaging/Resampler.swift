@@ -34,8 +34,15 @@ public struct Resampler {
     }
 
     /// Taps from `inSize` samples covering `extent` units of the picture (less than `inSize` when a
-    /// DCT-scaled decode rounded its last sample up) to `outSize` samples covering the same extent.
+    /// DCT-scaled decode rounded its last sample up, or the box pre-reduction's last box is partial)
+    /// to `outSize` samples covering the same extent.
     static func taps(from inSize: Int, extent: Double, to outSize: Int) -> Taps {
+        // The last sample may hold less than a sample's worth of picture (the last box of a 16000-pixel
+        // side reduced by 5333 is 1 pixel; the last of 752 rows of a 5/8 decode of 1203 covers 0.875
+        // of a row, the rest being the encoder's edge padding): it weighs what it covers, at the centre
+        // of it. Weighed whole, it pulled a 1x1 thumbnail of a 16000-pixel ramp 15.5 levels its way.
+        let lastCoverage = min(1, extent - Double(inSize - 1))
+        precondition(lastCoverage > 0, "the extent must reach into the last sample")
         let scale = extent / Double(outSize)
         let filterScale = max(scale, 1)
         let support = 3 * filterScale
@@ -50,7 +57,9 @@ public struct Resampler {
             var high = min(inSize, max(low + 1, Int(center + support + 0.5)))
             var total = 0.0
             for j in 0..<(high - low) {
-                weights[j] = lanczos3((Double(j + low) - center + 0.5) / filterScale)
+                let partial = j + low == inSize - 1 && lastCoverage < 1
+                let position = Double(j + low) + (partial ? lastCoverage / 2 : 0.5)
+                weights[j] = lanczos3((position - center) / filterScale) * (partial ? lastCoverage : 1)
                 total += weights[j]
             }
             // Taps that weigh (next to) nothing, as at a whole-number scale, cost time and add no signal.
@@ -221,7 +230,8 @@ public struct Resampler {
         }
     }
 
-    /// Averages of `kx` x `ky` boxes (the last ones partial, averaged over what they hold).
+    /// Averages of `kx` x `ky` boxes (the last ones partial, averaged over what they hold; `taps`
+    /// weighs them by how much they hold).
     static func reduce(_ source: PixelBuffer, _ kx: Int, _ ky: Int) -> PixelBuffer {
         let c = source.channels, inW = source.width, inH = source.height
         let width = (inW + kx - 1) / kx, height = (inH + ky - 1) / ky

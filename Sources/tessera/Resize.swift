@@ -33,7 +33,7 @@ struct Resize: ParsableCommand {
                              + "wait4's maxrss, which a child of a large process inherits)."))
     var reportPeakMemory = false
     @Option(help: ArgumentHelp("Decode at least this many times the target before filtering (1 = straight to size); "
-                               + "default: the margin measured for each DCT scale (1.25 at 4/8 and above, 3 below)."))
+                               + "default: the margin measured for each DCT scale (1.25 above 4/8, 3 at 4/8 and below)."))
     var margin: Double?
 
     func validate() throws {

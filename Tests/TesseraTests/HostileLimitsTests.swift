@@ -168,6 +168,22 @@ struct HostileLimitsTests {
         #expect(error?.description.contains("maxOutputPixels") == true)
     }
 
+    @Test(arguments: [("300%:upscale", 1, 65_500, "3x196500"), ("width:3:upscale", 1, 65_500, "3x196500"),
+                      ("101%:upscale", 65_500, 2, "66155x2")])
+    func aSideOverJPEGsLimitIsRefusedBeforeTheDecode(_ spec: String, _ width: Int, _ height: Int, _ size: String) throws {
+        let strip = try JPEGEncoder().encode(PixelBuffer(width: width, height: height, channels: 1,
+                                                         pixels: [UInt8](repeating: 90, count: width * height)),
+                                             quality: 85, subsampling: .s420)
+        // A decode budget of nothing: refused by its size, the strip would be refused by the decode.
+        let error = renderError(strip, spec, limits: ImageLimits(maxDecodeBytes: 0))
+        #expect(error == .outputSideTooLarge(spec: spec, width: Int(size.split(separator: "x")[0])!,
+                                             height: Int(size.split(separator: "x")[1])!, limit: 65_500))
+        #expect(error?.errorType == "Imaging.OutputTooLarge")
+        #expect(error?.description.contains("would be \(size), over JPEG's largest side of 65500 pixels") == true)
+        // Within the limit, the same strip renders.
+        #expect(try render(strip, "100%").height == height)
+    }
+
     @Test func outputLimitCountsTheRenditionsOfOneCallTogether() throws {
         let limits = ImageLimits(maxOutputPixels: 1_000_000)
         let flower = HostileJPEGs.flower

@@ -74,9 +74,41 @@ struct ResamplerTests {
         #expect(reduced.pixels == [20, 35, 65, 80])  // the partial boxes average what they hold
     }
 
+    /// A left-to-right ramp from 0 to 255 (the same in every channel), or top to bottom.
+    func ramp(_ width: Int, _ height: Int, _ channels: Int, vertical: Bool = false) -> PixelBuffer {
+        let length = vertical ? height : width
+        var pixels = [UInt8](repeating: 0, count: width * height * channels)
+        for y in 0..<height {
+            for x in 0..<width {
+                let value = UInt8((255 * Double(vertical ? y : x) / Double(max(1, length - 1))).rounded())
+                for c in 0..<channels { pixels[(y * width + x) * channels + c] = value }
+            }
+        }
+        return PixelBuffer(width: width, height: height, channels: channels, pixels: pixels)
+    }
+
+    @Test(arguments: [(16_000, 2, 1), (16_001, 1, 1), (997, 3, 13), (1000, 2, 7), (5_000, 1, 64), (12_347, 4, 100)])
+    func partialBoxesWeighWhatTheyHold(_ length: Int, _ across: Int, _ out: Int) {
+        var resampler = Resampler()
+        for channels in [1, 3] {
+            for vertical in [false, true] {
+                let source = ramp(vertical ? across : length, vertical ? length : across, channels, vertical: vertical)
+                let resized = resampler.resize(source, width: vertical ? 1 : out, height: vertical ? out : 1)
+                let values = stride(from: 0, to: resized.pixels.count, by: channels).map { Double(resized.pixels[$0]) }
+                let inputMean = source.pixels.reduce(0.0) { $0 + Double($1) } / Double(source.pixels.count)
+                let outputMean = values.reduce(0, +) / Double(values.count)
+                let what = "\(length) -> \(out), \(channels) channels, vertical \(vertical)"
+                #expect(abs(outputMean - inputMean) <= 1, "\(what): mean \(outputMean), input's \(inputMean)")
+                // A ramp reduced stays symmetric about its middle: mirrored pixels sum to 255.
+                let asymmetry = zip(values, values.reversed()).map { abs($0 + $1 - 255) }.max() ?? 0
+                #expect(asymmetry <= 1, "\(what): \(values)")
+            }
+        }
+    }
+
     @Test func theMarginDependsOnTheDCTScale() throws {
-        #expect(JPEGDecoder.margin(for: (4, 8)) == 1.25)
         #expect(JPEGDecoder.margin(for: (5, 8)) == 1.25)
+        #expect(JPEGDecoder.margin(for: (4, 8)) == 3)  // a box average, like the scales below it
         #expect(JPEGDecoder.margin(for: (3, 8)) == 3)
         let info = try JPEGInspector.inspect(try Fixtures.bytes("photos/ladybird-444.jpg"))  // 320x200
         let half = JPEGDecoder.chooseFactor(info, targets: [(160, 100)], margin: nil, channels: 3, maxBytes: .max)

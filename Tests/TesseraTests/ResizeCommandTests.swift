@@ -53,6 +53,17 @@ struct ResizeCommandTests {
         }
     }
 
+    @Test func aScaleOverJPEGsLargestSideIsRefusedByName() throws {
+        let strip = try JPEGEncoder().encode(PixelBuffer(width: 1, height: 65_500, channels: 1,
+                                                         pixels: [UInt8](repeating: 90, count: 65_500)),
+                                             quality: 85, subsampling: .s420)
+        let result = try resize(strip, ["--scale", "300%", "--upscale"])
+        #expect(result.status == 1, "\(result.log)")
+        #expect(result.log.contains("Imaging.OutputTooLarge: rendition \"300%:upscale\" would be 3x196500, "
+                                    + "over JPEG's largest side of 65500 pixels"), "\(result.log)")
+        #expect(result.output == nil)
+    }
+
     @Test func badArgumentsAreUsageErrors() throws {
         let base = try Fixtures.bytes("photos/ladybird-420.jpg")
         for arguments in [["--scale", "50%", "--fit", "10x10"], [], ["--fit", "0x10"], ["--scale", "50%", "--quality", "0"],
