@@ -155,6 +155,11 @@ public final class JPEGDecoder {
         if status == -3 { throw ImagingError.corrupt("libjpeg reads another size than the frame header gives") }
         if status != 0 {
             let message = turboJPEGError()
+            // A valid file whose components' sampling factors are none of TurboJPEG's layouts.
+            if status == -2, message.rangeOfFirst("Could not determine subsampling type") != nil {
+                throw ImagingError.unsupportedJPEG("chroma sampling \(info.subsampling) is not one TurboJPEG decodes "
+                    + "(gray, 4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1); re-encode the picture with one of those")
+            }
             throw status == -2 ? ImagingError.corrupt(message) : ImagingError.codec(message)
         }
         var buffer = PixelBuffer(width: width, height: height, channels: channels, pixels: pixels)

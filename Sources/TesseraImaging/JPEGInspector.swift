@@ -60,6 +60,11 @@ public enum JPEGInspector {
                 throw ImagingError.corrupt("a second start-of-image marker at byte \(i - 2)")
             case 0x01, 0xD0...0xD7:
                 continue
+            case 0x00, 0x02...0xBF:
+                // libjpeg reads FF 00 as stray bytes and scans on for the next marker, and stops at a
+                // reserved one; reading a length after either here would skip bytes libjpeg reads as
+                // segments, so the two could see different frames (a frame hidden from these limits).
+                throw ImagingError.corrupt("0xFF 0x\(hexString([marker])) at byte \(i - 2) is not a marker a JPEG may have here")
             default:
                 break
             }

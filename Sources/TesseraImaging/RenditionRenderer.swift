@@ -73,6 +73,7 @@ public final class RenditionRenderer {
         let exif = options.keepMetadata ? uprightExif(jpeg, info) : nil
         var made = [PixelBuffer?](repeating: nil, count: specs.count)
         var renditions = [Rendition?](repeating: nil, count: specs.count)
+        defer { resampler.releaseLargeScratch() }
         for index in Self.largestFirst(stored) {
             let size = stored[index]
             let resized: PixelBuffer

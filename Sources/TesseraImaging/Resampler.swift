@@ -14,6 +14,19 @@ public struct Resampler {
 
     public init() {}
 
+    /// Scratch kept for the next call is at most this many bytes: a wide upscale's ring (up to ~29 MB
+    /// at 65,500 pixels) must not stay resident into the next picture of a 128 MB function.
+    public static let keptScratchBytes = 4 << 20
+
+    /// Frees scratch rows larger than `keptScratchBytes` (called after each picture).
+    public mutating func releaseLargeScratch() {
+        if ring.count * MemoryLayout<Float>.stride > Self.keptScratchBytes { ring = [] }
+        if line.count * MemoryLayout<Float>.stride > Self.keptScratchBytes { line = [] }
+    }
+
+    /// Bytes of scratch held between calls (tests read it).
+    var scratchBytes: Int { (ring.count + line.count) * MemoryLayout<Float>.stride }
+
     /// The box pre-reduction leaves at least this many times the target for the Lanczos filter;
     /// measured on the corpus with the thumbnail rendition, 3 costs under 0.01 dB against no reduction.
     public static let reducingGap = 3.0
