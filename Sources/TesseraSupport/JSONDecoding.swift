@@ -112,19 +112,18 @@ private func floatingPoint(_ value: JSONValue, _ codingPath: [any CodingKey]) th
 
 private func integer<I: FixedWidthInteger>(_ type: I.Type, _ value: JSONValue, _ codingPath: [any CodingKey]) throws -> I {
     let result: I?
-    let text: String
     switch value {
-    case let .integer(number):
-        result = I(exactly: number)
-        text = String(number)
+    case let .integer(number): result = I(exactly: number)
     // StrictJSON reads whole numbers beyond Int as doubles: past 2^53 a double may already be rounded,
     // so those are refused rather than read as a neighbouring integer (UInt64's upper half among them).
-    case let .number(number):
-        result = abs(number) <= 9_007_199_254_740_992 ? I(exactly: number) : nil
-        text = "\(number)"
+    case let .number(number): result = abs(number) <= 9_007_199_254_740_992 ? I(exactly: number) : nil
     default: throw mismatch(type, value, codingPath)
     }
     guard let result else {
+        // Only an error spells the number out (every decoded integer passes here).
+        let text = if case let .number(number) = value { "\(number)" } else if case let .integer(number) = value {
+            String(number)
+        } else { "" }
         throw DecodingError.dataCorrupted(DecodingError.Context(
             codingPath: codingPath, debugDescription: "Parsed JSON number <\(text)> does not fit in \(type)."))
     }
