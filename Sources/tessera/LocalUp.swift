@@ -16,6 +16,9 @@ extension Local {
         @Option(help: "Port of the page and API on 127.0.0.1 (0 picks one).") var port: UInt16 = 8080
         @Option(help: "moto's server (scripts/setup installs it).") var emulator = ".venv/bin/moto_server"
         @Option(help: "Folder for logs and the state files.") var state = ".local"
+        @Option(help: ArgumentHelp("Run the deployment zips in this folder (scripts/package writes .build-lambda) instead of swift build's products.",
+                                   discussion: "Each zip is unpacked under <state>/task/<function> and its bootstrap started with its lib/ as LD_LIBRARY_PATH, as Lambda does."))
+        var package: String?
 
         func run() throws {
             var signals = sigset_t()
@@ -24,7 +27,9 @@ extension Local {
             sigaddset(&signals, SIGTERM)
             pthread_sigmask(SIG_BLOCK, &signals, nil)
             let up = try LocalUp(template: template, apiPort: port, emulator: emulator,
-                                 stateDirectory: state, binDirectory: siblingExecutable("tessera").dropLastPathComponent(),
+                                 stateDirectory: state,
+                                 code: package.map { .packages($0, tasks: "\(state)/task") }
+                                     ?? .buildProducts(siblingExecutable("tessera").dropLastPathComponent()),
                                  log: { say($0) })
             say("")
             say("page:     \(up.pageURL)")

@@ -23,7 +23,7 @@ struct WebPageBrowserTests {
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("page-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         return try LocalStack(functions: try LocalFunction.all(in: template, ids: ids),
-                              binDirectory: FunctionProcess.binDirectory.path, environment: Emulator.openVariables,
+                              code: .buildProducts(FunctionProcess.binDirectory.path), environment: Emulator.openVariables,
                               logDirectory: logs, log: { _ in })
     }
 

@@ -19,17 +19,17 @@ public final class LocalStack: @unchecked Sendable {
     private var workers = 0
     private let log: @Sendable (String) -> Void
 
-    /// Starts every function from `binDirectory` with `environment` (the emulator's variables) plus its
+    /// Starts every function from `code` with `environment` (the emulator's variables) plus its
     /// own; `logDirectory` gets `<executable>.log` each, whose lines `log` receives as `[name] line`.
     /// A function an IoT rule invokes runs as `iotInstances` processes, as Lambda scales asynchronous
     /// invocations out: so END can overtake the last piece here as on AWS (picture-processor then looks
     /// again within seconds).
-    public init(functions: [LocalFunction], binDirectory: String, environment: [String: String], apiPort: UInt16 = 0,
+    public init(functions: [LocalFunction], code: FunctionCode, environment: [String: String], apiPort: UInt16 = 0,
                 logDirectory: String, iotInstances: Int = 4, log: @escaping @Sendable (String) -> Void) throws {
         self.functions = functions
         self.log = log
         do {
-            try start(binDirectory: binDirectory, environment: environment, apiPort: apiPort,
+            try start(code: code, environment: environment, apiPort: apiPort,
                       logDirectory: logDirectory, iotInstances: iotInstances)
         } catch {
             // Whatever started before the failure stops with it.
@@ -38,11 +38,12 @@ public final class LocalStack: @unchecked Sendable {
         }
     }
 
-    private func start(binDirectory: String, environment: [String: String], apiPort: UInt16, logDirectory: String,
+    private func start(code: FunctionCode, environment: [String: String], apiPort: UInt16, logDirectory: String,
                        iotInstances: Int) throws {
         let aws = try AWSConfig.fromEnvironment(Environment(environment))
+        try code.prepare(functions.map(\.executable))
         for function in functions {
-            let binary = "\(binDirectory)/\(function.executable)"
+            let (binary, codeEnvironment) = code.command(function.executable)
             guard access(binary, X_OK) == 0 else {
                 throw LocalUpError("no \(function.executable) at \(binary): build the functions first (`swift build`)")
             }
@@ -50,7 +51,7 @@ public final class LocalStack: @unchecked Sendable {
                 functionARN: "arn:aws:lambda:\(LocalTemplate.region):\(LocalTemplate.accountId):function:\(function.executable)",
                 invocationTimeoutMs: function.timeoutSeconds * 1000)
             runtimes[function.logicalId] = runtime
-            var env = environment.merging(function.environment) { _, own in own }
+            var env = environment.merging(function.environment) { _, own in own }.merging(codeEnvironment) { _, code in code }
             env["AWS_LAMBDA_RUNTIME_API"] = runtime.endpoint
             env["AWS_LAMBDA_FUNCTION_NAME"] = function.executable
             env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = String(function.memoryMB)

@@ -20,7 +20,7 @@ public final class LocalUp: @unchecked Sendable {
     private var stopped = false
 
     public init(template path: String, apiPort: UInt16, emulator emulatorPath: String,
-                stateDirectory: String, binDirectory: String, log: @escaping @Sendable (String) -> Void) throws {
+                stateDirectory: String, code: FunctionCode, log: @escaping @Sendable (String) -> Void) throws {
         self.stateDirectory = stateDirectory
         if let pid = Self.runningPid(stateDirectory) {
             throw LocalUpError("the local stack of \(stateDirectory) already runs (process \(pid)): stop it with "
@@ -55,7 +55,7 @@ public final class LocalUp: @unchecked Sendable {
                 guard let arn = ids[topic.logicalId] else { continue }
                 try sns.subscribeQueue(topicARN: arn, queueARN: try sqs.queueARN(queueURL: watch))
             }
-            let stack = try LocalStack(functions: functions, binDirectory: binDirectory, environment: env,
+            let stack = try LocalStack(functions: functions, code: code, environment: env,
                                        apiPort: apiPort, logDirectory: "\(stateDirectory)/logs", log: log)
             self.stack = stack
             let broker = try MosquittoBroker()
