@@ -89,6 +89,23 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: lambda.path), "a refused link leaves no binary")
     }
 
+    /// glibc versions a function anew when what it does changes: only functions known to behave the same
+    /// at the older version are rebound. With the floor at Amazon Linux 2's 2.26, __libc_start_main@GLIBC_2.34
+    /// has an older version, which would not run the program's constructors: refused, named.
+    @Test(.enabled(if: glibcIsNewerThan234, "this machine's glibc is provided.al2023's or older"))
+    func onlyFunctionsKnownToBehaveTheSameAreRebound() throws {
+        let dir = try ELFCheckTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let output = dir.appendingPathComponent("floor-226").path
+        let run = try ELFCheckTests.run(["/usr/bin/env", "TESSERA_GLIBC_FLOOR=2.26", "clang", "-O1", "-no-pie", "-o", output,
+                                         Fixtures.url("elf/within-al2023.c").path, "--ld-path=\(Self.linker)"], in: dir)
+        #expect(run.status != 0, "\(run)")
+        #expect(run.output.contains("__libc_start_main (GLIBC_2.34 from libc.so.6: its GLIBC_2.2.5 version is not known to behave the same)")
+                || run.output.contains("__libc_start_main (GLIBC_2.34 from libc.so.6: its GLIBC_2.17 version is not known to behave the same)"),
+                "\(run)")
+        #expect(!FileManager.default.fileExists(atPath: output), "a refused link leaves no binary")
+    }
+
     @Test func libcurlIsLinkedWithoutSymbolVersions() throws {
         let dir = try ELFCheckTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

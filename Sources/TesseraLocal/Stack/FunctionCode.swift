@@ -11,7 +11,7 @@ public enum FunctionCode: Sendable {
     case packages(String, tasks: String)
 
     /// Unpacks the zips (a no-op for build products); a missing zip or a failed unzip is named.
-    func prepare(_ executables: [String]) throws {
+    public func prepare(_ executables: [String]) throws {
         guard case let .packages(folder, tasks) = self else { return }
         _ = mkdir(tasks, 0o755)
         for executable in executables {
@@ -27,6 +27,10 @@ public enum FunctionCode: Sendable {
             guard let exit = unzip.waitForExit(timeout: 60), exit.status == 0 else {
                 unzip.terminate()
                 throw LocalUpError("cannot unpack \(zip) into \(task): \(unzip.log.suffix(400))")
+            }
+            guard access("\(task)/bootstrap", X_OK) == 0 else {
+                throw LocalUpError("\(zip) has no executable bootstrap at its top: Lambda could not start it either "
+                                   + "(scripts/package makes the zips; scripts/elf-check says what is wrong with one)")
             }
         }
     }

@@ -19,7 +19,7 @@ public final class LocalStack: @unchecked Sendable {
     private var workers = 0
     private let log: @Sendable (String) -> Void
 
-    /// Starts every function from `code` with `environment` (the emulator's variables) plus its
+    /// Starts every function from `code` (prepared) with `environment` (the emulator's variables) plus its
     /// own; `logDirectory` gets `<executable>.log` each, whose lines `log` receives as `[name] line`.
     /// A function an IoT rule invokes runs as `iotInstances` processes, as Lambda scales asynchronous
     /// invocations out: so END can overtake the last piece here as on AWS (picture-processor then looks
@@ -41,7 +41,6 @@ public final class LocalStack: @unchecked Sendable {
     private func start(code: FunctionCode, environment: [String: String], apiPort: UInt16, logDirectory: String,
                        iotInstances: Int) throws {
         let aws = try AWSConfig.fromEnvironment(Environment(environment))
-        try code.prepare(functions.map(\.executable))
         for function in functions {
             let (binary, codeEnvironment) = code.command(function.executable)
             guard access(binary, X_OK) == 0 else {

@@ -30,6 +30,8 @@ public final class LocalUp: @unchecked Sendable {
             throw LocalUpError("cannot make the state folder \(stateDirectory)/logs: \(String(cString: strerror(errno)))")
         }
         let template = try LocalTemplate.load(path)
+        // The zips are unpacked before anything starts, so a broken one stops nothing half made.
+        try code.prepare(template.resources(ofType: "AWS::Serverless::Function").map { LocalFunction.executableName($0.logicalId) })
         guard access(emulatorPath, X_OK) == 0 else {
             throw LocalUpError("no AWS emulator at \(emulatorPath): run scripts/setup (it installs moto's server into .venv)")
         }
