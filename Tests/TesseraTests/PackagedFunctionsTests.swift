@@ -88,6 +88,30 @@ struct PackagedFunctionsTests {
         _ = try LocalUpTests().run(["local", "down", "--state", state], environment: environment)
     }
 
+    /// A zip Lambda could not start is refused by name before the local stack starts anything.
+    @Test func aZipWithoutAnExecutableBootstrapIsNamed() throws {
+        let dir = try ELFCheckTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let stage = dir.appendingPathComponent("stage")
+        try FileManager.default.createDirectory(at: stage, withIntermediateDirectories: true)
+        try Data("#!/bin/sh\n".utf8).write(to: stage.appendingPathComponent("bootstrap"))
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: stage.appendingPathComponent("bootstrap").path)
+        try Data("no bootstrap here\n".utf8).write(to: stage.appendingPathComponent("README"))
+        for (zip, files) in [("not-executable", "bootstrap"), ("no-bootstrap", "README")] {
+            let made = try ELFCheckTests.run(["/bin/sh", "-c", "cd '\(stage.path)' && zip -q '\(dir.path)/\(zip).zip' \(files)"], in: dir)
+            try #require(made.status == 0, "\(made)")
+        }
+        let code = FunctionCode.packages(dir.path, tasks: dir.appendingPathComponent("task").path)
+        for zip in ["not-executable", "no-bootstrap"] {
+            #expect {
+                try code.prepare([zip])
+            } throws: { error in
+                "\(error)".contains("\(dir.path)/\(zip).zip has no executable bootstrap at its top")
+            }
+        }
+        #expect(throws: (any Error).self) { try code.prepare(["missing"]) }
+    }
+
     struct Running: CustomStringConvertible {
         let executable: String
         let environment: [String: String]
