@@ -34,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // template.yaml is read by the local stack (never by a function).
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        // RSA for the local endpoint's JWT authorizer (never linked into a function).
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
     ],
     targets: [
         // System libraries: Debian's -dev packages locally, Amazon Linux's -devel when building for Lambda.
@@ -73,6 +75,7 @@ let package = Package(
         .target(name: "TesseraLocal", dependencies: [
             "CMosquitto", "TesseraSupport", "TesseraHTTP", "TesseraRuntime", "TesseraAWS", "TesseraEvents",
             .product(name: "Yams", package: "Yams"),
+            .product(name: "BigInt", package: "BigInt"),
         ]),
 
         .executableTarget(name: "piece-storage", dependencies: ["TesseraRuntime", "TesseraPictures"], swiftSettings: lean),

@@ -4,12 +4,16 @@ import TesseraSupport
 /// The AWS services Tessera calls, with what signing and endpoint resolution need of each.
 public enum AWSService: String, Sendable, CaseIterable {
     case dynamodb, s3, sns, sqs
+    /// Amazon Cognito user pools: only the local stack and tests call it (the user pool the template makes).
+    case cognitoIdentityProvider = "cognito-idp"
 
     /// The SigV4 service name.
     public var signingName: String { rawValue }
 
-    /// The suffix of its `AWS_ENDPOINT_URL_<SERVICE>` variable.
-    public var endpointVariable: String { "AWS_ENDPOINT_URL_" + rawValue.fastUppercased() }
+    /// Its `AWS_ENDPOINT_URL_<SERVICE>` variable (the SDKs' service id, upper case, `_` for spaces).
+    public var endpointVariable: String {
+        "AWS_ENDPOINT_URL_" + (self == .cognitoIdentityProvider ? "COGNITO_IDENTITY_PROVIDER" : rawValue.fastUppercased())
+    }
 
     public func defaultEndpoint(region: String) -> String {
         "https://\(rawValue).\(region).amazonaws.com"
