@@ -34,8 +34,11 @@ public struct S3Client {
     }
 
     /// The object's bytes; a body over `maxBytes` stops the download with `AWS.ResponseTooLarge`.
-    public func getObject(bucket: String, key: String, maxBytes: Int) throws -> Object {
-        let response = try aws.send(request("GetObject", "GET", bucket, key, maxResponseBytes: maxBytes))
+    /// `versionId`: that version of it (an event's), not whatever is newest.
+    public func getObject(bucket: String, key: String, versionId: String? = nil, maxBytes: Int) throws -> Object {
+        var get = request("GetObject", "GET", bucket, key, maxResponseBytes: maxBytes)
+        if let versionId { get.query = [("versionId", versionId)] }
+        let response = try aws.send(get)
         return Object(bytes: response.body, head: Self.head(response.headers, size: response.body.count))
     }
 
@@ -74,9 +77,12 @@ public struct S3Client {
         return Self.unquoted(response.headers["etag"] ?? "")
     }
 
-    /// Deletes the object; deleting one that is not there succeeds, as in S3.
-    public func deleteObject(bucket: String, key: String) throws {
-        _ = try aws.send(request("DeleteObject", "DELETE", bucket, key))
+    /// Deletes the object (or, with `versionId`, that version of it, so the one before it is current
+    /// again in a versioned bucket); deleting one that is not there succeeds, as in S3.
+    public func deleteObject(bucket: String, key: String, versionId: String? = nil) throws {
+        var delete = request("DeleteObject", "DELETE", bucket, key)
+        if let versionId { delete.query = [("versionId", versionId)] }
+        _ = try aws.send(delete)
     }
 
     /// The request for one object: path-style when the endpoint is overridden (and for bucket names

@@ -29,8 +29,12 @@ public struct S3Presigner: Sendable {
     }
 
     /// A GET of the object valid for `expires` seconds.
-    public func getURL(bucket: String, key: String, expires: Int, date: AmzDate = .now()) throws -> String {
+    /// `responseHeaders` are S3's `response-*` overrides (`response-content-type`, ...), signed with the
+    /// URL: what the browser is told the file is, whatever metadata the object was stored with.
+    public func getURL(bucket: String, key: String, expires: Int, responseHeaders: [(String, String)] = [],
+                       date: AmzDate = .now()) throws -> String {
         var request = objectRequest("GET", bucket, key)
+        request.query = responseHeaders.map { (name: $0.0, value: $0.1) }
         try signer.presign(&request, expires: expires, date: date)
         return request.url
     }

@@ -27,10 +27,15 @@ public struct APIGatewayRequest: Sendable, Equatable {
     public var body: [UInt8]
     public var requestId: String
     public var sourceIP: String?
+    /// The caller's identity: the `sub` claim of the token the API's JWT authorizer verified
+    /// (`requestContext.authorizer.jwt.claims`, or `requestContext.authorizer.claims` from a REST API's
+    /// Cognito authorizer); nil for a route without an authorizer. API Gateway writes `requestContext`,
+    /// never the caller.
+    public var subject: String?
 
     public init(format: Format = .httpAPI, method: String, path: String, headers: [String: [String]] = [:],
                 query: [String: [String]] = [:], pathParameters: [String: String] = [:], cookies: [String] = [],
-                body: [UInt8] = [], requestId: String = "", sourceIP: String? = nil) {
+                body: [UInt8] = [], requestId: String = "", sourceIP: String? = nil, subject: String? = nil) {
         self.format = format
         self.method = method
         self.path = path
@@ -41,6 +46,7 @@ public struct APIGatewayRequest: Sendable, Equatable {
         self.body = body
         self.requestId = requestId
         self.sourceIP = sourceIP
+        self.subject = subject
     }
 
     /// The header's values joined as HTTP joins repeated fields (`, `), or nil when absent.
@@ -80,6 +86,7 @@ public struct APIGatewayRequest: Sendable, Equatable {
         request.body = try body(root)
         request.requestId = try context.optionalString("requestId") ?? ""
         request.sourceIP = try http.optionalString("sourceIp")
+        request.subject = try subject(context)
         request.path = stripStage(request.path, stage: try context.optionalString("stage"))
         return request
     }
@@ -108,8 +115,18 @@ public struct APIGatewayRequest: Sendable, Equatable {
         if let context = try root.optionalObject("requestContext") {
             request.requestId = try context.optionalString("requestId") ?? ""
             request.sourceIP = try context.optionalObject("identity")?.optionalString("sourceIp")
+            request.subject = try subject(context)
         }
         return request
+    }
+
+    /// `sub` of the authorizer's claims; an empty one is refused (it would name no one).
+    private static func subject(_ context: EventObject) throws -> String? {
+        guard let authorizer = try context.optionalObject("authorizer") else { return nil }
+        guard let claims = try authorizer.optionalObject("jwt")?.optionalObject("claims") ?? authorizer.optionalObject("claims"),
+              let sub = try claims.optionalString("sub") else { return nil }
+        guard !sub.isEmpty else { throw EventError.invalidField(claims.at("sub"), problem: "must not be empty") }
+        return sub
     }
 
     private static func method(_ object: EventObject, _ name: String) throws -> String {

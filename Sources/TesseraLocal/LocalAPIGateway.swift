@@ -12,11 +12,24 @@ public final class LocalAPIGateway: @unchecked Sendable {
     private var server: HTTPServer!
     private let runtime: LocalRuntimeAPI
     private let timeout: Double
+    private let access: Access
+
+    /// What the template's JWT authorizer guards, and how it checks tokens.
+    public struct Access: Sendable {
+        public let gallery: Gallery
+        /// nil: the routes the gallery guards answer 401 to everyone (no user pool to check against).
+        public let authorizer: JWTAuthorizer?
+        public init(gallery: Gallery, authorizer: JWTAuthorizer?) {
+            self.gallery = gallery
+            self.authorizer = authorizer
+        }
+    }
 
     /// Serves on 127.0.0.1:`port` (0 picks one); `timeout` is the integration timeout (HTTP API: 30 s).
-    public init(runtime: LocalRuntimeAPI, port: UInt16 = 0, timeout: Double = 30) throws {
+    public init(runtime: LocalRuntimeAPI, port: UInt16 = 0, timeout: Double = 30, access: Access) throws {
         self.runtime = runtime
         self.timeout = timeout
+        self.access = access
         server = try HTTPServer(port: port, maxBodyBytes: Self.maxRequestBytes) { [weak self] request in
             self?.forward(request) ?? HTTPResponse(status: 503, body: Array("{\"message\":\"Service Unavailable\"}".utf8))
         }
@@ -33,7 +46,18 @@ public final class LocalAPIGateway: @unchecked Sendable {
             return Self.message(413, "Request Entity Too Large")
         }
         let requestId = UUID().uuidString.lowercased()
-        let event = Self.event(for: request, requestId: requestId, epochMilliseconds: UTCTime.nowMilliseconds())
+        // API Gateway's JWT authorizer: a guarded route without a valid token never reaches the function.
+        var claims: [String: JSONValue]?
+        let path = PercentEncoding.decode(request.path)
+        if access.gallery.requiresToken(method: request.method, path: path) {
+            guard let authorizer = access.authorizer,
+                  let verified = try? authorizer.claims(authorization: request.headers["authorization"],
+                                                        now: UTCTime.nowMilliseconds() / 1000) else {
+                return Self.message(401, "Unauthorized")
+            }
+            claims = verified
+        }
+        let event = Self.event(for: request, requestId: requestId, epochMilliseconds: UTCTime.nowMilliseconds(), claims: claims)
         switch runtime.invoke(event, timeout: timeout) {
         case let .response(body)?: return Self.response(fromFunction: body)
         case .error?: return Self.message(500, "Internal Server Error")
@@ -42,7 +66,8 @@ public final class LocalAPIGateway: @unchecked Sendable {
     }
 
     /// The payload 2.0 event API Gateway would send for this request.
-    static func event(for request: HTTPServer.Request, requestId: String, epochMilliseconds: Int) -> [UInt8] {
+    static func event(for request: HTTPServer.Request, requestId: String, epochMilliseconds: Int,
+                      claims: [String: JSONValue]? = nil) -> [UInt8] {
         let target = request.target
         let query = target.firstIndex(of: "?").map { String(target[target.index(after: $0)...]) } ?? ""
         var headers: [(String, String)] = []
@@ -70,13 +95,29 @@ public final class LocalAPIGateway: @unchecked Sendable {
                 + jsonQuoted(request.headers["host"] ?? "127.0.0.1") + ",\"http\":{\"method\":" + jsonQuoted(request.method)
                 + ",\"path\":" + jsonQuoted(path) + ",\"protocol\":\"HTTP/1.1\",\"sourceIp\":\"127.0.0.1\",\"userAgent\":"
                 + jsonQuoted(request.headers["user-agent"] ?? "") + "},\"requestId\":" + jsonQuoted(requestId)
-                + ",\"routeKey\":\"$default\",\"stage\":\"$default\",\"timeEpoch\":\(epochMilliseconds)}",
+                + ",\"routeKey\":\"$default\",\"stage\":\"$default\",\"timeEpoch\":\(epochMilliseconds)"
+                + (claims.map { ",\"authorizer\":{\"jwt\":{\"claims\":" + Self.claimsObject($0) + ",\"scopes\":null}}" } ?? "") + "}",
             "\"isBase64Encoded\":\(!request.body.isEmpty)",
         ]
         if !cookies.isEmpty { fields.append("\"cookies\":[" + cookies.map(jsonQuoted).joined(separator: ",") + "]") }
         if !parameters.isEmpty { fields.append("\"queryStringParameters\":" + object(parameters)) }
         if !request.body.isEmpty { fields.append("\"body\":" + jsonQuoted(StrictBase64.encode(request.body))) }
         return Array(("{" + fields.joined(separator: ",") + "}").utf8)
+    }
+
+    /// Claims as HTTP APIs pass them: every value a string (numbers written out, lists as `[a b]`).
+    static func claimsObject(_ claims: [String: JSONValue]) -> String {
+        func text(_ value: JSONValue) -> String {
+            switch value {
+            case let .string(text): return text
+            case let .integer(number): return String(number)
+            case let .number(number): return String(number)
+            case let .bool(flag): return String(flag)
+            case let .array(list): return "[" + list.map(text).joined(separator: " ") + "]"
+            case .object, .null: return ""
+            }
+        }
+        return "{" + claims.keys.sorted().map { jsonQuoted($0) + ":" + jsonQuoted(text(claims[$0]!)) }.joined(separator: ",") + "}"
     }
 
     /// The HTTP response for a function's answer, read as HTTP API reads payload 2.0 answers: an object

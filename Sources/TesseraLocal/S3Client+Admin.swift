@@ -13,6 +13,14 @@ extension S3Client {
         }
     }
 
+    /// Turns on versioning, as the template's `VersioningConfiguration: {Status: Enabled}` does.
+    public func enableVersioning(bucket: String) throws {
+        let body = #"<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>"#
+        _ = try aws.send(AWSRequest(service: .s3, operation: "PutBucketVersioning", method: "PUT",
+                                    path: "/\(PercentEncoding.encode(bucket))", query: [("versioning", "")],
+                                    headers: HTTPHeaders([("Content-Type", "application/xml")]), body: Array(body.utf8)))
+    }
+
     /// Points the bucket's object-created events at an SQS queue (the XML S3's API takes).
     public func notifyQueueOnCreate(bucket: String, queueARN: String, id: String = "originals-created") throws {
         let body = """

@@ -31,22 +31,90 @@ public struct PicturesTable {
         return .current
     }
 
-    /// Writes the item for this version; false when a newer (or the same, notified) version is there.
-    public func record(_ picture: PictureKey, _ version: PictureVersion, _ attributes: Item) throws -> Bool {
+    /// Who wrote an object version, and with which presigned upload (nil: not through one).
+    public struct Writer: Sendable, Equatable {
+        public let owner: String
+        public let upload: String?
+        public init(owner: String, upload: String?) {
+            self.owner = owner
+            self.upload = upload
+        }
+    }
+
+    /// Why an object version may not become the picture.
+    public enum Refusal: Sendable, Equatable {
+        /// The picture is another owner's.
+        case notOwner(holder: String)
+        /// Its presigned upload was used already, or replaced by a newer one (a form writes one object once).
+        case spentUpload
+    }
+
+    /// Claims the picture for `owner` and makes `upload` the one presigned upload it takes next (picture-api,
+    /// before it hands out a form); false when another owner holds it. An unclaimed name is created as a
+    /// claim without `version`, which listings leave out until the upload is processed.
+    public func claim(_ picture: PictureKey, owner: String, upload: String) throws -> Bool {
+        do {
+            try db.updateItem(table: table, key: key(picture), update: .init(
+                "SET #owner = :owner, #upload = :upload", names: ["#owner": "owner", "#upload": "pendingUpload"],
+                values: [":owner": .s(owner), ":upload": .s(upload)]),
+                condition: "attribute_not_exists(#owner) OR #owner = :owner")
+            return true
+        } catch let error as AWSError where error.code == "ConditionalCheckFailedException" {
+            return false
+        }
+    }
+
+    /// Why `writer`'s object may not become the picture, read before any work is spent on it.
+    public func refusal(of writer: Writer, for picture: PictureKey) throws -> Refusal? {
+        let item = try db.getItem(table: table, key: key(picture), consistentRead: true)
+        return Self.refusal(of: writer, given: item)
+    }
+
+    static func refusal(of writer: Writer, given item: Item?) -> Refusal? {
+        if let holder = item?["owner"]?.string, holder != writer.owner { return .notOwner(holder: holder) }
+        if let upload = writer.upload, item?["pendingUpload"]?.string != upload { return .spentUpload }
+        return nil
+    }
+
+    /// What became of a write.
+    public enum Recorded: Sendable, Equatable {
+        case recorded
+        /// A newer version (or the same one, notified) is there.
+        case superseded
+        case refused(Refusal)
+    }
+
+    /// Writes the item for this version of `writer`'s object, in one conditional write: only over an
+    /// older version (or the same one not yet notified), only when the picture is the writer's (or no
+    /// one's), and for a presigned upload only while that upload is the pending one, which the write
+    /// then spends.
+    public func record(_ picture: PictureKey, _ version: PictureVersion, _ attributes: Item, writer: Writer) throws -> Recorded {
         var item = attributes
         item["collection"] = .s(picture.collection)
         item["name"] = .s(picture.name)
         item["key"] = .s(picture.key)
         item["version"] = .s(version.order)
         item["notified"] = .bool(false)
+        item["owner"] = .s(writer.owner)
+        var names = ["#version": "version", "#notified": "notified", "#owner": "owner"]
+        var values: Item = [":version": .s(version.order), ":no": .bool(false), ":owner": .s(writer.owner)]
+        // DynamoDB refuses redundant parentheses; AND binds tighter than OR.
+        var newer = "attribute_not_exists(#version) OR #version < :version"
+        if let upload = writer.upload {
+            newer = "(\(newer)) AND #upload = :upload"
+            names["#upload"] = "pendingUpload"
+            values[":upload"] = .s(upload)
+        }
         do {
             try db.putItem(table: table, item: item, condition: .init(
-                "attribute_not_exists(#version) OR #version < :version OR (#version = :version AND #notified = :no)",
-                names: ["#version": "version", "#notified": "notified"],
-                values: [":version": .s(version.order), ":no": .bool(false)]))
-            return true
+                "(attribute_not_exists(#owner) OR #owner = :owner) AND (\(newer) OR (#version = :version AND #notified = :no))",
+                names: names, values: values))
+            return .recorded
         } catch let error as AWSError where error.code == "ConditionalCheckFailedException" {
-            return false
+            let now = try db.getItem(table: table, key: key(picture), consistentRead: true)
+            if let holder = now?["owner"]?.string, holder != writer.owner { return .refused(.notOwner(holder: holder)) }
+            if let stored = now?["version"]?.string, stored >= version.order { return .superseded }
+            return .refused(.spentUpload)
         }
     }
 

@@ -103,7 +103,10 @@ public struct Reassembler {
         let alreadyThere = head?.metadata["sha256"] == digest
         if !alreadyThere {
             try s3.putObject(bucket: originalsBucket, key: picture.key, body: joined, contentType: "image/jpeg",
-                             metadata: ["sha256": digest, "source": "iot", "pieces": String(total)])
+                             metadata: ["sha256": digest, "source": "iot", "pieces": String(total),
+                                        // The thing IoT Core checked at the connection (piece-storage refuses a
+                                        // machine_id that is not it): the picture is that device's.
+                                        "owner": Owner.device(request.machineId)])
         }
         // Without an END the pieces may be a newer upload's whose END is yet to come: that END's request
         // will find this original and clean up; until then they cost only their TTL.

@@ -2,7 +2,7 @@
 enum WebPage {
     static let template: String = #"""
 <!doctype html>
-<html lang="en" data-max-upload-bytes="__MAX_UPLOAD_BYTES__">
+<html lang="en" data-max-upload-bytes="__MAX_UPLOAD_BYTES__" data-auth-endpoint="__AUTH_ENDPOINT__" data-auth-client="__AUTH_CLIENT__">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -80,10 +80,29 @@ dt { font-weight: 600; }
 dd { margin: 0; overflow-wrap: anywhere; }
 @media (max-width: 30rem) { dl.meta { grid-template-columns: minmax(0, 1fr); gap: 0; } dd { margin-bottom: .5rem; } }
 .error-text { color: var(--error); }
+header { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: center; gap: .5rem 1rem; }
+#signin-form { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; }
+#signin-form label { margin: 0 0 .15rem; }
+#signed-in { display: flex; gap: .75rem; align-items: center; }
 </style>
 </head>
 <body>
-<header><h1>Tessera pictures</h1></header>
+<header>
+  <h1>Tessera pictures</h1>
+  <form id="signin-form" novalidate hidden aria-label="Sign in">
+    <div><label for="username">User</label>
+      <input type="text" id="username" autocomplete="username" autocapitalize="off" spellcheck="false"></div>
+    <div><label for="password">Password</label>
+      <input type="password" id="password" autocomplete="current-password"></div>
+    <div id="new-password-field" hidden><label for="new-password">New password</label>
+      <input type="password" id="new-password" autocomplete="new-password"></div>
+    <button type="submit" id="signin">Sign in</button>
+  </form>
+  <div id="signed-in" hidden>
+    <span>Signed in as <strong id="who"></strong></span>
+    <button type="button" id="signout" class="secondary">Sign out</button>
+  </div>
+</header>
 <main>
   <p id="status" role="status" aria-live="polite"></p>
 
@@ -166,7 +185,10 @@ dd { margin: 0; overflow-wrap: anywhere; }
   }
   // sessionStorage or localStorage; either may be missing or throw when the browser disables storage.
   function store(kind, key, value) {
-    try { if (value === undefined) return window[kind].getItem(key); window[kind].setItem(key, value); } catch { /* no storage */ }
+    try {
+      if (value === undefined) return window[kind].getItem(key);
+      if (value === null) window[kind].removeItem(key); else window[kind].setItem(key, value);
+    } catch { /* no storage */ }
     return null;
   }
   function formatBytes(n) {
@@ -189,7 +211,7 @@ dd { margin: 0; overflow-wrap: anywhere; }
   }
   const sayError = (error) => say(error instanceof Error ? error.message : String(error), "error");
 
-  // ---- API calls (optional bearer token from "#token=...") ----
+  // ---- API calls (a bearer token from the sign-in below, or from "#token=...") ----
   const TOKEN_KEY = "tessera.token";
   let token = store("sessionStorage", TOKEN_KEY);
   {
@@ -202,6 +224,85 @@ dd { margin: 0; overflow-wrap: anywhere; }
       history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
     }
   }
+
+  // ---- Sign-in: the user pool's own API, straight from the browser (an app client without a secret) ----
+  const authEndpoint = document.documentElement.dataset.authEndpoint, authClient = document.documentElement.dataset.authClient;
+  const signinForm = $("signin-form"), signedIn = $("signed-in");
+  let challenge = null;
+  function claimsOf(jwt) {
+    try {
+      const part = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      return JSON.parse(decodeURIComponent(escape(atob(part))));
+    } catch { return null; }
+  }
+  function showWho() {
+    const claims = token ? claimsOf(token) : null;
+    if (claims && claims.exp * 1000 <= Date.now()) { token = null; store("sessionStorage", TOKEN_KEY, null); }
+    const known = Boolean(token);
+    signedIn.hidden = !known;
+    signinForm.hidden = known || !authClient || authClient.startsWith("__");
+    $("who").textContent = known ? (claims?.["cognito:username"] ?? claims?.username ?? claims?.email ?? claims?.sub ?? "you") : "";
+  }
+  async function cognito(target, body) {
+    let response;
+    try {
+      response = await fetch(authEndpoint, {
+        method: "POST", body: JSON.stringify(body),
+        headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": `AWSCognitoIdentityProviderService.${target}` },
+      });
+    } catch {
+      throw new Error("Could not reach the sign-in service (network error).");
+    }
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(answer.message ?? answer.Message ?? `Sign-in failed (HTTP ${response.status}).`);
+    return answer;
+  }
+  signinForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const username = $("username").value.trim(), password = $("password").value;
+    if (!username || !password) { say("Enter your user name and password.", "error"); return; }
+    $("signin").disabled = true;
+    try {
+      let answer;
+      if (challenge) {
+        const newPassword = $("new-password").value;
+        if (!newPassword) { say("Choose a new password.", "error"); return; }
+        answer = await cognito("RespondToAuthChallenge", { ClientId: authClient, ChallengeName: "NEW_PASSWORD_REQUIRED",
+          Session: challenge, ChallengeResponses: { USERNAME: username, NEW_PASSWORD: newPassword } });
+      } else {
+        answer = await cognito("InitiateAuth", { AuthFlow: "USER_PASSWORD_AUTH", ClientId: authClient,
+          AuthParameters: { USERNAME: username, PASSWORD: password } });
+      }
+      if (answer.ChallengeName === "NEW_PASSWORD_REQUIRED") {
+        challenge = answer.Session;
+        $("new-password-field").hidden = false;
+        say("Choose a new password to finish signing in.");
+        $("new-password").focus();
+        return;
+      }
+      if (!answer.AuthenticationResult?.IdToken) throw new Error("Sign-in needs a step this page does not offer.");
+      challenge = null;
+      $("new-password-field").hidden = true;
+      token = answer.AuthenticationResult.IdToken;
+      store("sessionStorage", TOKEN_KEY, token);
+      $("password").value = "";
+      showWho();
+      say("Signed in.", "ok");
+      const current = $("search-collection").value.trim();
+      if (current) showCollection(current);
+    } catch (error) {
+      sayError(error);
+    } finally {
+      $("signin").disabled = false;
+    }
+  });
+  $("signout").addEventListener("click", () => {
+    token = null;
+    store("sessionStorage", TOKEN_KEY, null);
+    showWho();
+    say("Signed out.");
+  });
+  showWho();
 
   // Server clock minus ours (from the Date header), to tell a new upload's item from an older version's.
   let clockOffset = 0;
@@ -221,6 +322,12 @@ dd { margin: 0; overflow-wrap: anywhere; }
     let body = null;
     try { body = text ? JSON.parse(text) : null; } catch { body = null; }
     if (!response.ok) {
+      if (response.status === 401) {
+        token = null;
+        store("sessionStorage", TOKEN_KEY, null);
+        showWho();
+        throw new Error("Sign in first: the picture API needs you signed in for that.");
+      }
       const message = body?.error?.message ?? body?.message ?? `The picture API answered HTTP ${response.status}.`;
       throw new Error(message);
     }

@@ -14,6 +14,9 @@ struct OriginalProcessor {
     enum Outcome: Equatable {
         case ready(renditions: Int)
         case failed(errorType: String)
+        /// Not this writer's to make: another owner's picture, or a presigned upload used twice. The version
+        /// is deleted (the one before it is current again) and never decoded.
+        case refused(String)
         /// Nothing to do: not a creation, another bucket, a version already handled, or the object is gone.
         case skipped(String)
     }
@@ -39,20 +42,30 @@ struct OriginalProcessor {
             return .skipped("this version of \(event.key) was handled already, or a newer one was")
         }
         // S3 keys stop at 1024 bytes: a rendition's key is its name, a slash and the original's key.
-        if let longest = config.renditions.map(\.name).max(by: { $0.utf8.count < $1.utf8.count }),
-           longest.utf8.count + 1 + event.key.utf8.count > Self.maxKeyBytes {
-            return try fail(picture, version, event, ProcessorError.keyTooLong(
-                key: event.key, renditionKeyBytes: longest.utf8.count + 1 + event.key.utf8.count), head: nil)
-        }
         let started = UTCTime.nowMilliseconds()
         let object: S3Client.Object
         do {
-            object = try s3.getObject(bucket: event.bucket, key: event.key, maxBytes: config.limits.maxInputBytes)
-        } catch let error as AWSError where error.code == "NoSuchKey" {
+            object = try s3.getObject(bucket: event.bucket, key: event.key, versionId: event.versionId,
+                                      maxBytes: config.limits.maxInputBytes)
+        } catch let error as AWSError where error.code == "NoSuchKey" || error.code == "NoSuchVersion" {
             return .skipped("\(event.key) is gone (deleted after the event)")
         } catch AWSError.responseTooLarge(_, _, let limit) {
+            guard let head = try s3.headObject(bucket: event.bucket, key: event.key) else {
+                return .skipped("\(event.key) is gone (deleted after the event)")
+            }
+            let writer = Self.writer(head)
+            if let refusal = try pictures.refusal(of: writer, for: picture) { return try refuse(picture, event, writer, refusal) }
             let refusal = ImagingError.inputTooLarge(bytes: event.size ?? limit + 1, limit: limit)
-            return try fail(picture, version, event, refusal, head: nil)
+            return try fail(picture, version, event, refusal, head: head, writer: writer)
+        }
+        // Whose it is, before a pixel is decoded: the metadata the presigned form pinned or the reassembler wrote.
+        let writer = Self.writer(object.head)
+        if let refusal = try pictures.refusal(of: writer, for: picture) { return try refuse(picture, event, writer, refusal) }
+        // S3 keys stop at 1024 bytes: a rendition's key is its name, a slash and the original's key.
+        if let longest = config.renditions.map(\.name).max(by: { $0.utf8.count < $1.utf8.count }),
+           longest.utf8.count + 1 + event.key.utf8.count > Self.maxKeyBytes {
+            return try fail(picture, version, event, ProcessorError.keyTooLong(
+                key: event.key, renditionKeyBytes: longest.utf8.count + 1 + event.key.utf8.count), head: object.head, writer: writer)
         }
 
         var item = Self.describe(event, object.head)
@@ -63,7 +76,7 @@ struct OriginalProcessor {
             made = try renderer.render(object.bytes, specs: config.renditions.map(\.spec),
                                        options: RenderOptions(limits: config.limits))
         } catch let error as ImagingError {
-            return try fail(picture, version, event, error, head: object.head)
+            return try fail(picture, version, event, error, head: object.head, writer: writer)
         }
         for note in info.notes { log("\(event.key): \(note)") }
 
@@ -94,27 +107,65 @@ struct OriginalProcessor {
         }
         item["processedAt"] = .s(UTCTime(epochMilliseconds: UTCTime.nowMilliseconds()).iso8601)
         item["processingMs"] = .number(UTCTime.nowMilliseconds() - started)
-        guard try pictures.record(picture, version, item) else {
-            return .skipped("a newer version of \(event.key) was recorded meanwhile")
+        switch try pictures.record(picture, version, item, writer: writer) {
+        case .recorded: break
+        case .superseded: return .skipped("a newer version of \(event.key) was recorded meanwhile")
+        case let .refused(refusal): return try refuse(picture, event, writer, refusal)
         }
         try notifier.ready(picture, bucket: config.renditionsBucket, renditions: summaries)
         try pictures.markNotified(picture, version)
         return .ready(renditions: summaries.count)
     }
 
-    /// Records and notifies a picture that can never be processed.
+    /// Records and notifies a picture that can never be processed. An upload that is not a JPEG is
+    /// deleted once recorded (its item says so): the bucket holds pictures, not whatever was sent.
     private func fail(_ picture: PictureKey, _ version: PictureVersion, _ event: S3ObjectEvent, _ error: any LambdaReportableError,
-                      head: S3Client.ObjectHead?) throws -> Outcome {
+                      head: S3Client.ObjectHead?, writer: PicturesTable.Writer) throws -> Outcome {
         var item = Self.describe(event, head)
         item["status"] = .s("failed")
         item["error"] = .m(["type": .s(error.errorType), "message": .s(error.description)])
         item["processedAt"] = .s(UTCTime(epochMilliseconds: UTCTime.nowMilliseconds()).iso8601)
-        guard try pictures.record(picture, version, item) else {
-            return .skipped("a newer version of \(event.key) was recorded meanwhile")
+        let notJPEG = error.errorType == "Imaging.UnsupportedFormat" && head?.metadata["source"] == "upload"
+        if notJPEG { item["originalDeleted"] = .bool(true) }
+        switch try pictures.record(picture, version, item, writer: writer) {
+        case .recorded: break
+        case .superseded: return .skipped("a newer version of \(event.key) was recorded meanwhile")
+        case let .refused(refusal): return try refuse(picture, event, writer, refusal)
         }
+        if notJPEG { try s3.deleteObject(bucket: event.bucket, key: event.key, versionId: event.versionId) }
         try notifier.failed(picture, errorType: error.errorType, message: error.description)
         try pictures.markNotified(picture, version)
         return .failed(errorType: error.errorType)
+    }
+
+    /// Deletes a version its writer could not make the picture; a device's picture refused for its owner
+    /// is notified (the device cannot be told otherwise), a spent upload only logged.
+    private func refuse(_ picture: PictureKey, _ event: S3ObjectEvent, _ writer: PicturesTable.Writer,
+                        _ refusal: PicturesTable.Refusal) throws -> Outcome {
+        if event.versionId != nil {
+            try s3.deleteObject(bucket: event.bucket, key: event.key, versionId: event.versionId)
+        } else {
+            log("\(event.key): refused, and left in place: the bucket is not versioned, so deleting it would delete the picture")
+        }
+        switch refusal {
+        case let .notOwner(holder):
+            if writer.owner.hasPrefix("device:") {
+                try notifier.failed(picture, errorType: "Tessera.NotOwner", message:
+                    "\(picture) belongs to another owner (\(holder.hasPrefix("device:") ? holder : "a user")); "
+                    + "\(writer.owner)'s picture was not kept: send it under another label")
+            }
+            return .refused("\(picture) belongs to \(holder), not \(writer.owner)")
+        case .spentUpload:
+            return .refused("\(picture): this presigned upload was used already or replaced by a newer one")
+        }
+    }
+
+    /// Who wrote the object: the owner its metadata names (a presigned form pins it, the reassembler
+    /// writes it), or the account itself for objects dropped straight into the bucket.
+    static func writer(_ head: S3Client.ObjectHead) -> PicturesTable.Writer {
+        let source = head.metadata["source"]
+        return PicturesTable.Writer(owner: source == "upload" || source == "iot" ? head.metadata["owner"] ?? Owner.bucket : Owner.bucket,
+                                    upload: source == "upload" ? head.metadata["upload"] ?? "" : nil)
     }
 
     /// What the event and S3 say of the original, whatever becomes of it.

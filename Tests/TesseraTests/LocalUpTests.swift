@@ -1,7 +1,9 @@
 import Foundation
 import Glibc
 import Testing
+import TesseraAWS
 import TesseraLocal
+import TesseraSupport
 
 /// `tessera local up` as a user runs it: from a clean state, a photo sent over MQTT comes out as an
 /// original, renditions, an item and a notification; `down` leaves no process or port behind.
@@ -41,6 +43,14 @@ struct LocalUpTests {
                 .replacingOccurrences(of: "\u{0}", with: " ") ?? ""
             return (child, command)
         }
+    }
+
+    /// An ID token of the user `local up` made (TESSERA_USER), signed in as the page does, from up.env's variables.
+    static func signIn(_ variables: [String: String]) throws -> String {
+        let config = try AWSConfig.fromEnvironment(Environment(variables))
+        let cognito = CognitoClient(aws: AWSClient(config: config))
+        return try cognito.signIn(clientId: try #require(variables["AUTH_CLIENT_ID"]), username: try #require(variables["TESSERA_USER"]),
+                                  password: try #require(variables["TESSERA_PASSWORD"])).IdToken
     }
 
     /// `export NAME='value'` lines as a map.

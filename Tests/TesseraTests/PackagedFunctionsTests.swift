@@ -68,8 +68,11 @@ struct PackagedFunctionsTests {
         #expect(home.status == 200, "\(home.status) \(home.text.prefix(300))")
         #expect(home.headers["content-type"]?.hasPrefix("text/html") == true, "\(home.headers)")
         #expect(home.text.lowercased().hasPrefix("<!doctype html>"), "\(home.text.prefix(100))")
+        // As the user `local up` made in the template's user pool (the API needs a token by default).
+        let token = try LocalUpTests.signIn(variables)
         let presign = try http.send(HTTPRequest(
-            method: "POST", url: page + "uploads", headers: HTTPHeaders([("content-type", "application/json")]),
+            method: "POST", url: page + "uploads",
+            headers: HTTPHeaders([("content-type", "application/json"), ("authorization", "Bearer " + token)]),
             body: Array(#"{"collection":"zips","name":"first","contentType":"image/jpeg","bytes":1234}"#.utf8)))
         #expect(presign.status == 201, "\(presign.status) \(presign.text)")
         let upload = try JSONSerialization.jsonObject(with: Data(presign.body)) as? [String: Any]

@@ -1,6 +1,7 @@
 import CZlib
 import Foundation
 import TesseraAWS
+import TesseraEvents
 import TesseraHTTP
 import TesseraLocal
 import TesseraSupport
@@ -17,9 +18,28 @@ final class PictureAPIHarness {
     let function: ChildProcess
     let http = HTTPClient()
     static let allowedOrigin = "https://photos.example"
+    /// Two users of the emulator's user pool, signed in: each one's ID token and subject.
+    let tokens: [String: (token: String, subject: String)]
+    let gallery: Gallery
 
     init(extra: [String: String] = [:]) throws {
         let aws = try Emulator.client()
+        let cognito = CognitoClient(aws: aws)
+        let pool = try cognito.createUserPool(name: Emulator.uniqueName("users"))
+        let client = try cognito.createUserPoolClient(poolId: pool, name: "page", authFlows: ["ALLOW_USER_PASSWORD_AUTH"])
+        var tokens: [String: (String, String)] = [:]
+        for user in ["ana", "ben"] {
+            try cognito.createUser(poolId: pool, username: user, password: "Password-of-\(user)-1")
+            let token = try cognito.signIn(clientId: client, username: user, password: "Password-of-\(user)-1").IdToken
+            let payload = Base64URL.decode(token.split(separator: ".")[1]) ?? []
+            let claims = try JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any]
+            tokens[user] = (token, claims?["sub"] as? String ?? "")
+        }
+        self.tokens = tokens
+        gallery = Gallery(rawValue: extra["GALLERY"] ?? "private") ?? .private
+        let authorizer = try JWTAuthorizer.fetching(
+            issuer: "https://cognito-idp.us-east-1.amazonaws.com/\(pool)", audiences: [client],
+            jwksURL: "\(Emulator.variables["AWS_ENDPOINT_URL"]!)/\(pool)/.well-known/jwks.json")
         db = DynamoDBClient(aws: aws)
         openS3 = S3Client(aws: try Emulator.openClient())
         try db.createTable(.init(name: table, partitionKey: ("collection", "S"), sortKey: ("name", "S")))
@@ -34,7 +54,7 @@ final class PictureAPIHarness {
         runtime = try LocalRuntimeAPI(functionARN: "arn:aws:lambda:us-east-1:123456789012:function:picture-api")
         env["AWS_LAMBDA_RUNTIME_API"] = runtime.endpoint
         function = try FunctionProcess.start("picture-api", environment: env)
-        gateway = try LocalAPIGateway(runtime: runtime)
+        gateway = try LocalAPIGateway(runtime: runtime, access: .init(gallery: gallery, authorizer: authorizer))
     }
 
     func stop() {
@@ -43,10 +63,13 @@ final class PictureAPIHarness {
         runtime.stop()
     }
 
-    /// A request to the API through the local endpoint.
-    func call(_ method: String, _ target: String, body: String? = nil, headers: [(String, String)] = []) throws -> HTTPResponse {
-        try http.send(HTTPRequest(method: method, url: "http://127.0.0.1:\(gateway.port)\(target)",
-                                  headers: HTTPHeaders(headers), body: body.map { Array($0.utf8) } ?? []))
+    /// A request to the API through the local endpoint, signed in as `user` (nil: no token).
+    func call(_ method: String, _ target: String, body: String? = nil, headers: [(String, String)] = [],
+              as user: String? = "ana") throws -> HTTPResponse {
+        var fields = headers
+        if let user, let token = tokens[user]?.token { fields.append(("Authorization", "Bearer " + token)) }
+        return try http.send(HTTPRequest(method: method, url: "http://127.0.0.1:\(gateway.port)\(target)",
+                                         headers: HTTPHeaders(fields), body: body.map { Array($0.utf8) } ?? []))
     }
 
     func json(_ response: HTTPResponse) throws -> [String: Any] {
@@ -55,7 +78,7 @@ final class PictureAPIHarness {
 
     /// Writes a pictures-table item as picture-processor would.
     func putPicture(collection: String, name: String, renditions: [String: (Int, Int)] = ["thumb": (256, 192), "half": (800, 600)],
-                    status: String = "ready") throws {
+                    status: String = "ready", owner: String? = nil) throws {
         var map: [String: AttributeValue] = [:]
         for (rendition, size) in renditions {
             map[rendition] = .m(["key": .s("\(rendition)/\(collection)/\(name).jpg"), "width": .number(size.0),
@@ -65,7 +88,7 @@ final class PictureAPIHarness {
             "collection": .s(collection), "name": .s(name), "key": .s("\(collection)/\(name).jpg"), "bucket": .s(originals),
             "status": .s(status), "source": .s("upload"), "width": .number(1600), "height": .number(1200),
             "renditions": .m(map), "version": .s("00000001"), "notified": .bool(true), "reductionPercent": .n("46.5"),
-        ])
+        ].merging(owner.map { ["owner": .s($0)] } ?? [:]) { _, new in new })
     }
 }
 

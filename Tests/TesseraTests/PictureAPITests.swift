@@ -69,9 +69,14 @@ final class PictureAPITests {
         let photo = try Fixtures.bytes("photos/fresh-flower.jpg")
         let (status, answer) = try upload(#"{"collection":"bar","name":"put-1","contentType":"image/jpeg","bytes":\#(photo.count),"method":"PUT"}"#)
         #expect(status == 201)
-        #expect(answer["headers"] as? [String: String] == ["Content-Type": "image/jpeg", "Content-Length": String(photo.count),
-                                                           "x-amz-meta-source": "upload"])
-        #expect((answer["url"] as! String).contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bx-amz-meta-source&"))
+        // The owner (the token's subject) and the one upload this URL may make, signed with it.
+        let sent = try #require(answer["headers"] as? [String: String])
+        let upload = try #require(sent["x-amz-meta-upload"])
+        #expect(upload.count == 32 && upload.allSatisfy(\.isHexDigit), "\(sent)")
+        #expect(sent == ["Content-Type": "image/jpeg", "Content-Length": String(photo.count), "x-amz-meta-source": "upload",
+                         "x-amz-meta-owner": "user:" + harness.tokens["ana"]!.subject, "x-amz-meta-upload": upload])
+        #expect((answer["url"] as! String).contains(
+            "X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bx-amz-meta-owner%3Bx-amz-meta-source%3Bx-amz-meta-upload&"))
         let headers = (answer["headers"] as! [String: String]).map { ($0.key, $0.value) }
         let put = try harness.http.send(HTTPRequest(method: "PUT", url: answer["url"] as! String, headers: HTTPHeaders(headers), body: photo))
         #expect(put.status == 200, "\(put.text)")

@@ -16,15 +16,31 @@ struct WebPageBrowserTests {
     /// template.yaml's resources under a fresh stack name on the emulator without signature checking
     /// (browsers' POST uploads carry a policy signature it cannot check), and its functions wired as the
     /// template wires them: the page's API behind the local endpoint, the processor on its queues.
+    /// The template's user pool has a user, `pat`, with this password.
+    static let password = "Page-test-password-1"
+
     static func startStack() throws -> LocalStack {
         let template = try LocalTemplate.load(LocalTemplateTests.root.appendingPathComponent("template.yaml").path,
                                               stackName: Emulator.uniqueName("page"))
-        let ids = try LocalResources.provision(template, aws: try Emulator.openClient())
+        let aws = try Emulator.openClient()
+        let ids = try LocalResources.provision(template, aws: aws)
+        let pool = try #require(ids["UserPool"], "template.yaml has no UserPool")
+        try CognitoClient(aws: aws).createUser(poolId: pool, username: "pat", password: password)
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("page-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         return try LocalStack(functions: try LocalFunction.all(in: template, ids: ids),
                               code: .buildProducts(FunctionProcess.binDirectory.path), environment: Emulator.openVariables,
+                              apiAccess: try LocalResources.apiAccess(template, ids: ids, emulatorURL: Emulator.openVariables["AWS_ENDPOINT_URL"]!),
                               logDirectory: logs, log: { _ in })
+    }
+
+    /// Signs in through the page's form, against the user pool's own API, as a person would.
+    func signIn(_ browser: WebDriver) throws {
+        try browser.sendKeys(try browser.waitFor("#username"), "pat")
+        try browser.sendKeys(try browser.find("#password"), Self.password)
+        try browser.click(try browser.find("#signin"))
+        let who = try browser.find("#who")
+        try browser.wait(until: "the page says who is signed in", timeout: 20) { try browser.text(who) == "pat" }
     }
 
     func save(_ png: [UInt8], _ name: String) throws -> String {
@@ -47,6 +63,7 @@ struct WebPageBrowserTests {
         defer { browser.quit() }
         let collection = Emulator.uniqueName("trip")
         try browser.navigate(stack.gateway!.url)
+        try signIn(browser)
 
         let field = try browser.waitFor("#collection")
         try browser.clear(field)
@@ -94,6 +111,7 @@ struct WebPageBrowserTests {
         let browser = try WebDriver()
         defer { browser.quit() }
         try browser.navigate(stack.gateway!.url)
+        try signIn(browser)
         // A collection that the page lets through only to have the API refuse it: the API's message shows.
         try browser.executeScript("document.querySelector('#search-collection').value = arguments[0];", [String(repeating: "x", count: 1100)])
         try browser.click(try browser.find("#search"))

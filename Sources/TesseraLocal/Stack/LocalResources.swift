@@ -1,4 +1,5 @@
 import TesseraAWS
+import TesseraEvents
 import TesseraSupport
 
 /// Creates template.yaml's tables, queues, topics and buckets in the emulator, as CloudFormation
@@ -55,12 +56,45 @@ public enum LocalResources {
         for bucket in template.resources(ofType: "AWS::S3::Bucket") {
             let name = try template.physicalName(bucket.logicalId)
             try s3.createBucket(name)
+            if bucket.properties["VersioningConfiguration"]?["Status"]?.string == "Enabled" { try s3.enableVersioning(bucket: name) }
             for configuration in bucket.properties["NotificationConfiguration"]?["QueueConfigurations"]?.list ?? [] {
                 guard let queue = configuration["Queue"] else { continue }
                 try s3.notifyQueueOnCreate(bucket: name, queueARN: try template.string(queue, identifiers: ids))
             }
             ids[bucket.logicalId] = name
         }
+        let cognito = CognitoClient(aws: aws)
+        for pool in template.resources(ofType: "AWS::Cognito::UserPool") {
+            let name = try template.physicalName(pool.logicalId)
+            ids[pool.logicalId] = try cognito.userPoolId(named: name) ?? cognito.createUserPool(name: name)
+        }
+        for client in template.resources(ofType: "AWS::Cognito::UserPoolClient") {
+            guard let pool = client.properties["UserPoolId"] else {
+                throw TemplateError.malformed("\(client.logicalId) has no UserPoolId")
+            }
+            let flows = try (client.properties["ExplicitAuthFlows"]?.list ?? []).map { try template.string($0, identifiers: ids) }
+            let poolId = try template.string(pool, identifiers: ids), name = try template.physicalName(client.logicalId)
+            ids[client.logicalId] = try cognito.clientId(poolId: poolId, named: name)
+                ?? cognito.createUserPoolClient(poolId: poolId, name: name, authFlows: flows)
+        }
         return ids
+    }
+
+    /// What the template's HTTP API guards and how its JWT authorizer checks tokens, locally: the
+    /// `Gallery` parameter, and the template's own user pool and app client as created in the emulator
+    /// at `emulatorURL` (which issues tokens as Cognito does and serves the pool's JWKS).
+    public static func apiAccess(_ template: LocalTemplate, ids: [String: String], emulatorURL: String) throws -> LocalAPIGateway.Access {
+        let name = template.parameters["Gallery"] ?? Gallery.private.rawValue
+        guard let gallery = Gallery(rawValue: name) else {
+            throw TemplateError.malformed("the Gallery parameter's default \"\(name)\" is none of "
+                                          + Gallery.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        guard let pool = template.resources(ofType: "AWS::Cognito::UserPool").first.flatMap({ ids[$0.logicalId] }),
+              let client = template.resources(ofType: "AWS::Cognito::UserPoolClient").first.flatMap({ ids[$0.logicalId] }) else {
+            return LocalAPIGateway.Access(gallery: gallery, authorizer: nil)
+        }
+        return LocalAPIGateway.Access(gallery: gallery, authorizer: try JWTAuthorizer.fetching(
+            issuer: "https://cognito-idp.\(LocalTemplate.region).amazonaws.com/\(pool)", audiences: [client],
+            jwksURL: "\(emulatorURL)/\(pool)/.well-known/jwks.json"))
     }
 }

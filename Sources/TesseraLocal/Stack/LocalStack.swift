@@ -25,11 +25,12 @@ public final class LocalStack: @unchecked Sendable {
     /// invocations out: so END can overtake the last piece here as on AWS (picture-processor then looks
     /// again within seconds).
     public init(functions: [LocalFunction], code: FunctionCode, environment: [String: String], apiPort: UInt16 = 0,
+                apiAccess: LocalAPIGateway.Access,
                 logDirectory: String, iotInstances: Int = 4, log: @escaping @Sendable (String) -> Void) throws {
         self.functions = functions
         self.log = log
         do {
-            try start(code: code, environment: environment, apiPort: apiPort,
+            try start(code: code, environment: environment, apiPort: apiPort, apiAccess: apiAccess,
                       logDirectory: logDirectory, iotInstances: iotInstances)
         } catch {
             // Whatever started before the failure stops with it.
@@ -38,7 +39,8 @@ public final class LocalStack: @unchecked Sendable {
         }
     }
 
-    private func start(code: FunctionCode, environment: [String: String], apiPort: UInt16, logDirectory: String,
+    private func start(code: FunctionCode, environment: [String: String], apiPort: UInt16, apiAccess: LocalAPIGateway.Access,
+                       logDirectory: String,
                        iotInstances: Int) throws {
         let aws = try AWSConfig.fromEnvironment(Environment(environment))
         for function in functions {
@@ -82,7 +84,7 @@ public final class LocalStack: @unchecked Sendable {
             }
             if !function.iotTopics.isEmpty { reportIoTOutcomes(of: function, runtime) }
             if function.servesHTTP, gateway == nil {
-                gateway = try LocalAPIGateway(runtime: runtime, port: apiPort)
+                gateway = try LocalAPIGateway(runtime: runtime, port: apiPort, access: apiAccess)
             }
         }
         watchProcesses()

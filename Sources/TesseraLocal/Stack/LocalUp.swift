@@ -11,6 +11,8 @@ public final class LocalUp: @unchecked Sendable {
     public let emulatorURL: String
     public private(set) var iotTopics: [String] = []
     public private(set) var environment: [String: String] = [:]
+    /// The user `up` made in the template's user pool, and its password.
+    public private(set) var demoUser: (name: String, password: String)?
     private var emulator: ChildProcess?
     private var stack: LocalStack?
     private var broker: MosquittoBroker?
@@ -57,8 +59,15 @@ public final class LocalUp: @unchecked Sendable {
                 guard let arn = ids[topic.logicalId] else { continue }
                 try sns.subscribeQueue(topicARN: arn, queueARN: try sqs.queueARN(queueURL: watch))
             }
+            // The template's user pool, with a user to sign in as (the page, `tessera local status`, tests).
+            let access = try LocalResources.apiAccess(template, ids: ids, emulatorURL: emulatorURL)
+            if let pool = template.resources(ofType: "AWS::Cognito::UserPool").first.flatMap({ ids[$0.logicalId] }) {
+                let password = "Local-" + hexString(randomBytes(8)) + "!"
+                try CognitoClient(aws: aws).createUser(poolId: pool, username: "demo", password: password)
+                demoUser = ("demo", password)
+            }
             let stack = try LocalStack(functions: functions, code: code, environment: env,
-                                       apiPort: apiPort, logDirectory: "\(stateDirectory)/logs", log: log)
+                                       apiPort: apiPort, apiAccess: access, logDirectory: "\(stateDirectory)/logs", log: log)
             self.stack = stack
             let broker = try MosquittoBroker()
             self.broker = broker
@@ -72,6 +81,10 @@ public final class LocalUp: @unchecked Sendable {
             env["NOTIFICATIONS_QUEUE_URL"] = watch
             env["TESSERA_PAGE_URL"] = pageURL
             env["TESSERA_MQTT"] = mqttAddress
+            if let (user, password) = demoUser {
+                env["TESSERA_USER"] = user
+                env["TESSERA_PASSWORD"] = password
+            }
             environment = env
             let exports = env.keys.sorted().map { "export \($0)=\(shellQuoted(env[$0]!))\n" }.joined()
             _ = writeFile("\(stateDirectory)/up.env", Array(exports.utf8))

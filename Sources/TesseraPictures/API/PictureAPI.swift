@@ -17,7 +17,7 @@ public struct PictureAPI {
         presigner = S3Presigner(config: config.aws)
         page = WebPageCache(maxUploadBytes: config.maxUploadBytes,
                             imageOrigin: presigner.origin(bucket: config.renditionsBucket),
-                            uploadOrigin: presigner.origin(bucket: config.originalsBucket))
+                            uploadOrigin: presigner.origin(bucket: config.originalsBucket), signIn: config.signIn)
     }
 
     /// The answer to one request, errors included (a failing AWS call is a 500 that names it).
@@ -63,29 +63,43 @@ public struct PictureAPI {
         guard allow.contains(request.method) || (request.method == "HEAD" && allow.contains("GET")) else {
             throw APIError.methodNotAllowed(request.method, request.path, allow: allow + ["OPTIONS"])
         }
+        // API Gateway's authorizer guards these routes already; checked again so that a route left open by
+        // mistake in a template still writes nothing anonymously.
+        let caller = request.subject.map(Owner.user)
+        if caller == nil, config.gallery.requiresToken(method: request.method, path: request.path) {
+            throw APIError(status: 401, code: "Unauthorized", message:
+                "sign in first: \(request.method) \(segments.first == "uploads" ? "/uploads" : "/pictures") needs a token (Authorization: Bearer ...)")
+        }
         switch segments.first {
         case "": return page.response
-        case "uploads": return try upload(request)
+        case "uploads": return try upload(request, caller: caller)
         default:
-            guard segments.count >= 3 else { return try list(request) }
-            return try picture(collection: segments.dropFirst().dropLast().joined(separator: "/"), name: segments.last!)
+            guard segments.count >= 3 else { return try list(request, caller: caller) }
+            return try picture(collection: segments.dropFirst().dropLast().joined(separator: "/"), name: segments.last!, caller: caller)
         }
     }
 
     // MARK: - POST /uploads
 
-    /// Marks the object as a browser upload, so its pictures-table item says `source: upload`.
-    static let uploadMetadata = [("source", "upload")]
-
-    func upload(_ request: APIGatewayRequest) throws -> APIGatewayResponse {
+    /// Claims the picture for the caller (refused when it is another owner's) and hands out a presigned
+    /// upload that carries, signed, `source: upload`, the owner and a new upload id: picture-processor
+    /// keeps only the object of the claim's pending upload, so the form writes one picture once.
+    func upload(_ request: APIGatewayRequest, caller: String?) throws -> APIGatewayResponse {
         let upload = try UploadRequest.parse(request.body, maxUploadBytes: config.maxUploadBytes)
         let key = upload.picture.key
+        let owner = caller ?? Owner.anonymous
+        let uploadId = hexString(randomBytes(16))
+        guard try PicturesTable(table: config.picturesTable, db: db).claim(upload.picture, owner: owner, upload: uploadId) else {
+            throw APIError(status: 403, code: "NotOwner", message:
+                "\(upload.picture.collection)/\(upload.picture.name) belongs to another owner: choose another name or collection")
+        }
+        let metadata = [("source", "upload"), ("owner", owner), ("upload", uploadId)]
         var members = ["\"collection\":" + jsonQuoted(upload.picture.collection), "\"name\":" + jsonQuoted(upload.picture.name),
                        "\"key\":" + jsonQuoted(key), "\"method\":" + jsonQuoted(upload.method.rawValue)]
         switch upload.method {
         case .post:
             let form = try presigner.postForm(bucket: config.originalsBucket, key: key, contentType: upload.contentType,
-                                              metadata: Self.uploadMetadata, bytes: 1...upload.bytes, expires: config.uploadURLSeconds)
+                                              metadata: metadata, bytes: 1...upload.bytes, expires: config.uploadURLSeconds)
             members += ["\"url\":" + jsonQuoted(form.url),
                         "\"fields\":{" + form.fields.map { jsonQuoted($0.name) + ":" + jsonQuoted($0.value) }.joined(separator: ",") + "}",
                         "\"expiresAt\":" + jsonQuoted(form.expiresAt)]
@@ -93,7 +107,7 @@ public struct PictureAPI {
             // The declared size is signed, so the URL carries exactly that many bytes (a POST policy's range
             // has no PUT equivalent).
             let put = try presigner.putRequest(bucket: config.originalsBucket, key: key, contentType: upload.contentType,
-                                               contentLength: upload.bytes, metadata: Self.uploadMetadata,
+                                               contentLength: upload.bytes, metadata: metadata,
                                                expires: config.uploadURLSeconds)
             members += ["\"url\":" + jsonQuoted(put.url),
                         "\"headers\":{" + put.headers.map { jsonQuoted($0.name) + ":" + jsonQuoted($0.value) }.joined(separator: ",") + "}",
@@ -104,7 +118,7 @@ public struct PictureAPI {
 
     // MARK: - GET /pictures?collection=C&limit=N&cursor=X
 
-    func list(_ request: APIGatewayRequest) throws -> APIGatewayResponse {
+    func list(_ request: APIGatewayRequest, caller: String?) throws -> APIGatewayResponse {
         if let unknown = request.query.keys.sorted().first(where: { !["collection", "limit", "cursor"].contains($0) }) {
             throw APIError.invalid("InvalidQuery", "unknown query parameter \(jsonQuoted(unknown)); use collection, limit and cursor")
         }
@@ -130,7 +144,9 @@ public struct PictureAPI {
         }
         let page = try db.query(table: config.picturesTable, keyCondition: .init(
             "#c = :c", names: ["#c": "collection"], values: [":c": .s(collection)]), startKey: startKey, limit: limit)
-        let items = try page.items.map { item in
+        // Claims not yet uploaded, and in a private gallery other users' pictures, are left out (a page can
+        // come out short; its cursor goes on from where DynamoDB stopped).
+        let items = try page.items.filter { $0["version"] != nil && readable($0, caller) }.map { item in
             "{" + (ItemJSON.members(item) + ["\"thumbnail\":" + (try thumbnail(item) ?? "null")]).joined(separator: ",") + "}"
         }
         let next = page.lastEvaluatedKey?["name"]?.string.map {
@@ -141,41 +157,60 @@ public struct PictureAPI {
 
     /// The smallest rendition, presigned, for a gallery tile.
     func thumbnail(_ item: Item) throws -> String? {
-        guard case let .m(renditions)? = item["renditions"] else { return nil }
+        guard item["status"]?.string == "ready", case let .m(renditions)? = item["renditions"] else { return nil }
         let smallest = renditions.compactMap { name, value -> (String, Int, Int, String)? in
             guard case let .m(fields) = value, let key = fields["key"]?.string else { return nil }
             return (name, fields["width"]?.int ?? 0, fields["height"]?.int ?? 0, key)
         }.min { (Double($0.1) * Double($0.2), $0.0) < (Double($1.1) * Double($1.2), $1.0) }
         guard let (_, width, height, key) = smallest else { return nil }
-        let url = try presigner.getURL(bucket: config.renditionsBucket, key: key, expires: config.downloadURLSeconds)
+        let url = try download(bucket: config.renditionsBucket, key: key, name: item["name"]?.string ?? "")
         return "{\"url\":\(jsonQuoted(url)),\"width\":\(width),\"height\":\(height)}"
     }
 
     // MARK: - GET /pictures/{collection}/{name}
 
-    func picture(collection: String, name: String) throws -> APIGatewayResponse {
+    func picture(collection: String, name: String, caller: String?) throws -> APIGatewayResponse {
         for (field, value) in [("collection", collection), ("name", name)] where value.isEmpty || value.utf8.count > 1024 {
             throw APIError.invalid("InvalidName", "\(field) must be 1 to 1024 bytes, got \(value.utf8.count)")
         }
-        guard let item = try db.getItem(table: config.picturesTable, key: ["collection": .s(collection), "name": .s(name)]) else {
+        // Another user's picture is answered as one that does not exist: its name says nothing either.
+        guard let item = try db.getItem(table: config.picturesTable, key: ["collection": .s(collection), "name": .s(name)]),
+              item["version"] != nil, readable(item, caller) else {
             throw APIError.notFound("no picture \(jsonQuoted(name)) in collection \(jsonQuoted(collection)) (yet: a new upload shows up once it is processed)")
         }
+        // Links only to a picture that was made: a refused upload (not a JPEG) is never handed out.
         var urls: [String] = []
-        if let key = item["key"]?.string {
+        if item["status"]?.string == "ready", let key = item["key"]?.string {
             let bucket = item["bucket"]?.string ?? config.originalsBucket
-            urls.append("\"original\":" + jsonQuoted(try presigner.getURL(bucket: bucket, key: key, expires: config.downloadURLSeconds)))
-        }
-        if case let .m(renditions)? = item["renditions"] {
-            for name in renditions.keys.sorted() {
-                guard case let .m(fields)? = renditions[name], let key = fields["key"]?.string else { continue }
-                let url = try presigner.getURL(bucket: config.renditionsBucket, key: key, expires: config.downloadURLSeconds)
-                urls.append(jsonQuoted(name) + ":" + jsonQuoted(url))
+            urls.append("\"original\":" + jsonQuoted(try download(bucket: bucket, key: key, name: name)))
+            if case let .m(renditions)? = item["renditions"] {
+                for rendition in renditions.keys.sorted() {
+                    guard case let .m(fields)? = renditions[rendition], let key = fields["key"]?.string else { continue }
+                    urls.append(jsonQuoted(rendition) + ":" + jsonQuoted(try download(bucket: config.renditionsBucket, key: key, name: name)))
+                }
             }
         }
         return Self.json(200, "{" + (ItemJSON.members(item) + ["\"urls\":{" + urls.joined(separator: ",") + "}"]).joined(separator: ",") + "}")
     }
 
     // MARK: - Helpers
+
+    func readable(_ item: Item, _ caller: String?) -> Bool {
+        Owner.canRead(item["owner"]?.string, caller: caller, gallery: config.gallery)
+    }
+
+    /// A presigned GET that tells the browser, signed, that it is a JPEG to show, named after the picture
+    /// (whatever Content-Type or Content-Disposition the object was stored with).
+    func download(bucket: String, key: String, name: String) throws -> String {
+        var file = String(name.unicodeScalars.filter { scalar in
+            scalar.isASCII && (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || "._-".unicodeScalars.contains(scalar))
+        }.map(Character.init))
+        if file.isEmpty || file.hasPrefix(".") { file = "picture" }
+        return try presigner.getURL(bucket: bucket, key: key, expires: config.downloadURLSeconds, responseHeaders: [
+            ("response-content-disposition", "inline; filename=\"\(file.prefix(100)).jpg\""),
+            ("response-content-type", "image/jpeg"),
+        ])
+    }
 
     /// A query parameter sent at most once.
     func single(_ request: APIGatewayRequest, _ name: String) throws -> String? {

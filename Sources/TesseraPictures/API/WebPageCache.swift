@@ -6,15 +6,19 @@ final class WebPageCache {
     let maxUploadBytes: Int
     /// Where the page may load images from (renditions) and post to (originals): the buckets' origins.
     let imageOrigin: String, uploadOrigin: String
+    /// The user pool the page signs in against (checked at start-up: an origin and an id of letters and digits).
+    let signIn: PictureAPIConfig.SignIn?
 
-    init(maxUploadBytes: Int, imageOrigin: String, uploadOrigin: String) {
+    init(maxUploadBytes: Int, imageOrigin: String, uploadOrigin: String, signIn: PictureAPIConfig.SignIn?) {
         self.maxUploadBytes = maxUploadBytes
         self.imageOrigin = imageOrigin
         self.uploadOrigin = uploadOrigin
+        self.signIn = signIn
     }
 
     /// Only the page's own script and style run (by hash: a name shown in the page can never become
-    /// code), images come from the renditions bucket, uploads go to the originals bucket.
+    /// code), images come from the renditions bucket, uploads go to the originals bucket, sign-ins to
+    /// the user pool.
     private(set) lazy var contentSecurityPolicy: String = {
         let html = WebPage.template
         func hash(_ tag: String) -> String {
@@ -22,12 +26,15 @@ final class WebPageCache {
             return "'sha256-" + StrictBase64.encode(SHA256.hash(html[open.upperBound..<close.lowerBound].utf8)) + "'"
         }
         return "default-src 'none'; script-src \(hash("script")); style-src \(hash("style")); "
-            + "img-src \(imageOrigin) data:; connect-src 'self' \(uploadOrigin); base-uri 'none'; form-action 'none'; "
+            + "img-src \(imageOrigin) data:; connect-src 'self' \(uploadOrigin)\(signIn.map { " " + $0.endpoint } ?? ""); "
+            + "base-uri 'none'; form-action 'none'; "
             + "frame-ancestors 'none'"
     }()
 
     private(set) lazy var bytes: [UInt8] = Array(
-        WebPage.template.replacingAll("__MAX_UPLOAD_BYTES__", with: String(maxUploadBytes)).utf8)
+        WebPage.template.replacingAll("__MAX_UPLOAD_BYTES__", with: String(maxUploadBytes))
+            .replacingAll("__AUTH_ENDPOINT__", with: signIn?.endpoint ?? "")
+            .replacingAll("__AUTH_CLIENT__", with: signIn?.clientId ?? "").utf8)
 
     private(set) lazy var gzipped: [UInt8]? = Gzip.compress(bytes, level: 9)
 
