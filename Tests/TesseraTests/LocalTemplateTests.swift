@@ -67,6 +67,38 @@ struct LocalTemplateTests {
         }
     }
 
+    /// A rule the local stack cannot run stops `local up` naming the rule and the problem.
+    @Test func aRuleTheLocalStackCannotRunIsRefused() throws {
+        func yaml(_ sql: String, version: String = "2016-03-23") -> String {
+            """
+            Resources:
+              StoreFunction:
+                Type: AWS::Serverless::Function
+                Properties: { MemorySize: 128 }
+              Rule:
+                Type: AWS::IoT::TopicRule
+                Properties:
+                  TopicRulePayload:
+                    AwsIotSqlVersion: "\(version)"
+                    Sql: "\(sql)"
+                    Actions:
+                      - Lambda: { FunctionArn: !GetAtt StoreFunction.Arn }
+            """
+        }
+        let runs = try LocalFunction.all(in: LocalTemplate(yaml: yaml("SELECT topic(2) AS thing, a FROM 'p/+'")), ids: [:])
+        #expect(runs.first?.iotRules.map(\.sql) == ["SELECT topic(2) AS thing, a FROM 'p/+'"])
+        let star = #expect(throws: LocalUpError.self) {
+            try LocalFunction.all(in: LocalTemplate(yaml: yaml("SELECT *, topic(3) AS thing FROM 'tessera/pieces/+'")), ids: [:])
+        }
+        #expect(star?.description == "Rule: the IoT rule `SELECT *, topic(3) AS thing FROM 'tessera/pieces/+'` cannot run "
+            + "locally: '*' with other items: AWS does not document which value wins when the message itself has a key "
+            + "of another item's name; select the message's fields by name instead")
+        let beta = #expect(throws: LocalUpError.self) {
+            try LocalFunction.all(in: LocalTemplate(yaml: yaml("SELECT * FROM 'p'", version: "beta")), ids: [:])
+        }
+        #expect(beta?.description == "Rule: AwsIotSqlVersion beta is not run locally (2016-03-23 or 2015-10-08)")
+    }
+
     @Test func mqttTopicFiltersMatchAsIoTRulesDo() {
         #expect(LocalStack.matches(filter: "tessera/pieces", topic: "tessera/pieces"))
         #expect(!LocalStack.matches(filter: "tessera/pieces", topic: "tessera/pieces/cam-1"))

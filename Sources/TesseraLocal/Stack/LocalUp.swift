@@ -86,8 +86,8 @@ public final class LocalUp: @unchecked Sendable {
         guard let broker, let stack else { return }
         let client = try MQTTClient(broker: broker.url, clientId: "tessera-local-iot-rules-\(getpid())-\(monotonicNanoseconds() % 1_000_000)")
         for topic in iotTopics {
-            // The rule's `SELECT *`: the message's JSON is the event (deliverIoT only queues, so the
-            // client's network thread is never held up).
+            // deliverIoT builds each rule's event from the topic and the message as its SELECT says, and
+            // only queues it, so the client's network thread is never held up.
             try client.subscribe(topic, qos: 1) { topic, payload in stack.deliverIoT(topic: topic, payload: payload) }
         }
         lock.withLock { bridge = client }
