@@ -308,7 +308,8 @@ struct Send: ParsableCommand {
             case let .piece(_, _, index, data): what = "piece \(index) (\(data.count) bytes)"
             case let .end(_, _, total, _, _): what = "END (\(total) pieces)"
             }
-            switch api.invoke(Array(message.json.utf8), timeout: 30) {
+            // What the IoT rule makes of the message on the device's own topic: `thing` is the machine id.
+            switch api.invoke(Array(message.event(thing: machineId).utf8), timeout: 30) {
             case let .response(body)?:
                 say("  \(what): \(String(decoding: body, as: UTF8.self))")
             case let .error(type, message, _)?:

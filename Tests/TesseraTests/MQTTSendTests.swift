@@ -21,7 +21,13 @@ struct MQTTSendTests {
         func add(_ topic: String, _ payload: [UInt8]) { lock.withLock { items.append((topic, payload)) } }
         var all: [(topic: String, payload: [UInt8])] { lock.withLock { items } }
         var messages: [IoTPieceMessage] {
-            get throws { try all.map { try IoTPieceMessage.parse($0.payload, limits: MQTTSendTests.limits) } }
+            // As piece-storage gets them: through the template's IoT rule, which adds `thing` from the topic.
+            get throws {
+                try all.map {
+                    try IoTPieceMessage.parse(PiecesRule.rule.event(topic: $0.topic, payload: $0.payload),
+                                              limits: MQTTSendTests.limits)
+                }
+            }
         }
         var pieces: [(index: Int, data: [UInt8])] {
             get throws {
@@ -408,7 +414,7 @@ struct MQTTSendTests {
         #expect(acks.lock.withLock { acks.value } == 200)
         try publisher.publish(topic: "devices/x/other", payload: [1])  // not matched by the filter
         // The largest AWS IoT Core message (128 KB) passes the local broker.
-        let biggest = [UInt8](repeating: 0x41, count: IoTPieceMessage.maxEventBytes)
+        let biggest = [UInt8](repeating: 0x41, count: IoTPieceMessage.maxMessageBytes)
         try publisher.publish(topic: "devices/big/pieces", payload: biggest)
         #expect(Self.eventually { received.all.count == 201 })
         #expect(received.all.prefix(200).map { String(decoding: $0.payload, as: UTF8.self) } == (1...200).map { "m\($0)" })
