@@ -212,7 +212,7 @@ struct Send: ParsableCommand {
         if let clientId, clientId != machineId {
             printError("tessera send: warning: client id \(clientId) is not the machine id \(machineId): a broker that "
                 + "enforces the stack's device policy lets \(clientId) publish only to \(topicPrefix)/\(clientId), so "
-                + "messages to \(topic) are refused (AWS IoT Core disconnects; mosquitto drops them after its acknowledgement)")
+                + "messages to \(topic) are refused (the local mosquitto drops them after acknowledging them)")
         }
         let tls: MQTTClient.TLSFiles? = url.lowercased().hasPrefix("mqtts://")
             ? MQTTClient.TLSFiles(caFile: ca, certificateFile: cert, keyFile: key) : nil
