@@ -15,7 +15,13 @@ extension IoTPieceMessage {
         return messages
     }
 
-    /// The MQTT payload: the JSON the IoT rule hands to piece storage.
+    /// The event the IoT rule hands to piece storage for this message from the device `thing` (published
+    /// on `<PiecesTopic>/<thing>`): `thing` first, then the message's fields.
+    public func event(thing: String) -> String {
+        "{\"thing\":\(jsonQuoted(thing)),\(json.dropFirst())"
+    }
+
+    /// The MQTT payload a device publishes (the IoT rule adds `thing`: `event(thing:)`).
     public var json: String {
         switch self {
         case let .piece(machineId, label, index, data):

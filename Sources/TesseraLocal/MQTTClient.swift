@@ -87,6 +87,18 @@ public final class MQTTClient: @unchecked Sendable {
         }
     }
 
+    /// A user name and password for brokers that want them (the local stack's IoT-rules subscriber on its
+    /// mosquitto; AWS IoT Core's devices authenticate with certificates instead).
+    public struct Credentials: Sendable, Equatable {
+        public var username: String
+        public var password: String
+
+        public init(username: String, password: String) {
+            self.username = username
+            self.password = password
+        }
+    }
+
     /// Called for every message matching a subscription: its topic and payload.
     public typealias MessageHandler = @Sendable (_ topic: String, _ payload: [UInt8]) -> Void
 
@@ -99,8 +111,8 @@ public final class MQTTClient: @unchecked Sendable {
     /// Connects to `broker` (`mqtt://host:port` or `mqtts://host:port`) and waits for the broker to
     /// accept. `tls` is required for a client certificate; for mqtts without it the system's CAs verify
     /// the broker. `connectTimeout` bounds the TCP connect and the wait for CONNACK each.
-    public init(broker url: String, clientId: String, tls: TLSFiles? = nil, keepAlive: Int = 60,
-                connectTimeout: Double = 10, window: Int = 20) throws {
+    public init(broker url: String, clientId: String, tls: TLSFiles? = nil, credentials: Credentials? = nil,
+                keepAlive: Int = 60, connectTimeout: Double = 10, window: Int = 20) throws {
         precondition(window >= 1, "window must be at least 1")
         MQTTClient.initializeLibrary()
         let broker = try Broker(parsing: url)
@@ -131,6 +143,10 @@ public final class MQTTClient: @unchecked Sendable {
         core = Core(handle: handle, broker: broker, tls: broker.useTLS ? (tls ?? TLSFiles()) : nil)
         do {
             try core.configure(window: window)
+            if let credentials {
+                try core.check("mosquitto_username_pw_set",
+                               mosquitto_username_pw_set(handle, credentials.username, credentials.password))
+            }
             try core.connect(keepAlive: keepAlive, timeout: connectTimeout)
         } catch {
             core.close(timeout: 1)
@@ -602,7 +618,7 @@ private final class Core: @unchecked Sendable {
 
     // MARK: helpers
 
-    private func check(_ call: String, _ code: Int32) throws {
+    func check(_ call: String, _ code: Int32) throws {
         guard code == MOSQ_ERR_SUCCESS.rawValue else { throw MQTTError.library(call: call, code: code, reason: Self.text(code)) }
     }
 

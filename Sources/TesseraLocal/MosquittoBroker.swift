@@ -3,8 +3,35 @@ import TesseraSupport
 
 /// Debian's mosquitto as a child process on 127.0.0.1: the local stack's MQTT broker (what AWS IoT Core is
 /// on AWS), and the broker the tests publish to. Anonymous, no persistence, a free port, its own config
-/// file and log in a temporary directory that `stop()` removes.
+/// file and log in a temporary directory that `stop()` removes. With `AccessControl`, it enforces what
+/// the devices' IoT policy does: a device (an anonymous client) may publish only to its own topics and
+/// read nothing; one reader with a password (the IoT rules' subscriber) reads every topic.
 public final class MosquittoBroker: @unchecked Sendable {
+    /// Who may do what (mosquitto's acl_file and password_file).
+    public struct AccessControl: Sendable {
+        /// The topics any client may publish to, as mosquitto `pattern write` topics: `%c` stands for the
+        /// client's id (`tessera/pieces/%c`: each device only to its own topic). Nothing else is writable.
+        public var publishPatterns: [String]
+        /// The one client that reads: it authenticates with these and may read every topic.
+        public var reader: MQTTClient.Credentials
+
+        public init(publishPatterns: [String], reader: MQTTClient.Credentials) {
+            self.publishPatterns = publishPatterns
+            self.reader = reader
+        }
+
+        /// mosquitto's acl_file: patterns apply to every client (anonymous ones get nothing else), and
+        /// the reader's `topic read #`.
+        var aclFile: String {
+            (["# Written by Tessera's MosquittoBroker: what the devices' IoT policy allows.",
+              "# Every client: publish only to these topics (%c = its client id). Nothing else, no reading."]
+                + publishPatterns.map { "pattern write \($0)" }
+                + ["", "# The IoT rules' subscriber reads every topic.", "user \(reader.username)", "topic read #"])
+                .joined(separator: "\n") + "\n"
+        }
+    }
+
+    public static let passwordTool = "/usr/bin/mosquitto_passwd"
     /// A second listener with TLS, as AWS IoT Core's port 8883 is.
     public struct TLSListener: Sendable {
         /// The CA that signs the clients' certificates (and, usually, the broker's own).
@@ -52,13 +79,21 @@ public final class MosquittoBroker: @unchecked Sendable {
 
     /// Starts mosquitto and returns once it accepts TCP connections on every listener.
     public init(executable: String = MosquittoBroker.defaultExecutable, tls: TLSListener? = nil,
-                startTimeout: Double = 10) throws {
+                accessControl: AccessControl? = nil, startTimeout: Double = 10) throws {
         guard access(executable, X_OK) == 0 else { throw MosquittoBrokerError.notInstalled(executable) }
         var template = Array("/tmp/tessera-mosquitto-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else {
             throw MosquittoBrokerError.setup("cannot make a temporary directory: \(errnoText())")
         }
         directory = String(cString: made)
+        if let accessControl {
+            do {
+                try Self.writeAccessFiles(accessControl, in: directory)
+            } catch {
+                Self.removeDirectory(directory)
+                throw error
+            }
+        }
         // A free port can be taken between finding it and mosquitto binding it: try again then.
         var attempt = 0
         while true {
@@ -67,7 +102,9 @@ public final class MosquittoBroker: @unchecked Sendable {
             let tlsPort = try tls.map { _ in try freeLoopbackPort(excluding: port) }
             let config = directory + "/mosquitto.conf", logPath = directory + "/mosquitto.log"
             _ = unlink(logPath)
-            guard writeFile(config, Array(Self.configuration(port: port, tlsPort: tlsPort, tls: tls).utf8)) else {
+            let text = Self.configuration(port: port, tlsPort: tlsPort, tls: tls,
+                                          accessDirectory: accessControl == nil ? nil : directory)
+            guard writeFile(config, Array(text.utf8)) else {
                 Self.removeDirectory(directory)
                 throw MosquittoBrokerError.setup("cannot write \(config): \(errnoText())")
             }
@@ -107,7 +144,7 @@ public final class MosquittoBroker: @unchecked Sendable {
         Self.removeDirectory(directory)
     }
 
-    static func configuration(port: Int, tlsPort: Int?, tls: TLSListener?) -> String {
+    static func configuration(port: Int, tlsPort: Int?, tls: TLSListener?, accessDirectory: String? = nil) -> String {
         var lines = [
             "# Written by Tessera's MosquittoBroker for one run; removed when it stops.",
             "per_listener_settings false",
@@ -127,6 +164,13 @@ public final class MosquittoBroker: @unchecked Sendable {
             // cannot read a caller's private files (a test's 0600 key in its own temporary directory):
             // stay the caller. It listens on loopback only.
             "user \(currentUserName())",
+        ]
+        if let accessDirectory {
+            // Anonymous clients (the devices) stay allowed; a client giving a user name must have its
+            // password. Both files apply to every listener (per_listener_settings false).
+            lines += ["acl_file \(accessDirectory)/acl", "password_file \(accessDirectory)/passwords"]
+        }
+        lines += [
             "",
             "listener \(port) 127.0.0.1",
         ]
@@ -176,8 +220,26 @@ public final class MosquittoBroker: @unchecked Sendable {
         return String(cString: name)
     }
 
+    /// `acl` and `passwords` (made by mosquitto_passwd, mode 0600) in `directory`.
+    static func writeAccessFiles(_ access: AccessControl, in directory: String) throws {
+        guard writeFile(directory + "/acl", Array(access.aclFile.utf8)) else {
+            throw MosquittoBrokerError.setup("cannot write \(directory)/acl: \(errnoText())")
+        }
+        guard Glibc.access(passwordTool, X_OK) == 0 else { throw MosquittoBrokerError.notInstalled(passwordTool) }
+        let passwords = directory + "/passwords"
+        guard writeFile(passwords, []), chmod(passwords, 0o600) == 0 else {
+            throw MosquittoBrokerError.setup("cannot write \(passwords): \(errnoText())")
+        }
+        let tool = try ChildProcess([passwordTool, "-b", passwords, access.reader.username, access.reader.password],
+                                    environment: ["PATH": "/usr/sbin:/usr/bin:/bin"], logPath: directory + "/passwd.log")
+        guard let exit = tool.waitForExit(timeout: 10), exit.status == 0 else {
+            tool.terminate()
+            throw MosquittoBrokerError.setup("mosquitto_passwd failed: \(tool.log)")
+        }
+    }
+
     static func removeDirectory(_ directory: String) {
-        for name in ["mosquitto.conf", "mosquitto.log"] { _ = unlink(directory + "/" + name) }
+        for name in ["mosquitto.conf", "mosquitto.log", "acl", "passwords", "passwd.log"] { _ = unlink(directory + "/" + name) }
         _ = rmdir(directory)
     }
 }

@@ -33,7 +33,9 @@ extension Local {
                                  log: { say($0) })
             say("")
             say("page:     \(up.pageURL)")
-            say("MQTT:     \(up.mqttAddress) (topic \(up.iotTopics.joined(separator: ", ")))")
+            let deviceTopics = up.devicePublishPatterns.map { $0.replacing("%c", with: "<client id>") }
+            say("MQTT:     \(up.mqttAddress) (a device publishes only to \(deviceTopics.joined(separator: ", ")); "
+                + "the rules read \(up.iotTopics.joined(separator: ", ")))")
             say("emulator: \(up.emulatorURL) (no signature checking: browsers' presigned POSTs need that)")
             say("send a photo: tessera send PHOTO --broker \(up.mqttAddress) --machine-id cam-1 --label my-photo")
             say("variables: source \(state)/up.env; stop: Ctrl-C or tessera local down")

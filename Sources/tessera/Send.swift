@@ -8,15 +8,19 @@ import TesseraSupport
 import TesseraLocal
 
 /// `tessera send`: what a device does. Cuts a JPEG into IoT piece messages (DESIGN.md) and publishes them
-/// with QoS 1 to an MQTT broker: AWS IoT Core (mqtts, device certificate) or the local stack's mosquitto.
+/// with QoS 1 to its own topic, `<prefix>/<machine id>`, on an MQTT broker: AWS IoT Core (mqtts, device
+/// certificate) or the local stack's mosquitto. The policy there lets a device publish only to the topic
+/// of the thing it connected as (its client id), and piece-storage takes the machine id from that topic.
 /// `--direct` skips MQTT and hands the messages straight to a piece-storage binary through a local Lambda
 /// Runtime API, as the IoT rule would invoke it (what scripts/demo does).
 struct Send: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send a photo as a device does: IoT piece messages over MQTT.",
         discussion: """
-            Publishes pieces 1..N with QoS 1 (up to --window unacknowledged at a time), then END with the \
-            piece count, the file's SHA-256 and its content type. Acknowledged pieces are recorded in a \
+            Publishes pieces 1..N with QoS 1 (up to --window unacknowledged at a time) to \
+            <topic prefix>/<machine id>, then END with the piece count, the file's SHA-256 and its content \
+            type. The machine id is the device's thing name: the broker lets a device publish only to its \
+            own topic (client id = thing name), and piece-storage refuses a machine_id other than the topic's. Acknowledged pieces are recorded in a \
             state file as they are acknowledged, so an interrupted send continues with --resume.
 
             AWS IoT Core: --broker mqtts://<prefix>-ats.iot.<region>.amazonaws.com:8883 \
@@ -25,8 +29,8 @@ struct Send: ParsableCommand {
             Without --broker (or with --direct): straight to a local piece-storage binary, no MQTT.
             """)
 
-    /// template.yaml's `PiecesTopic` default: the topic the IoT rule selects from.
-    static let defaultTopic = "tessera/pieces"
+    /// template.yaml's `PiecesTopic` default: devices publish to `<it>/<thing name>`.
+    static let defaultTopicPrefix = "tessera/pieces"
     static let defaultPieceBytes = 65_536
     static let directPieceBytes = 8192
 
@@ -47,17 +51,22 @@ struct Send: ParsableCommand {
                                + "AmazonRootCA1.pem); default: the system's.", valueName: "file"))
     var ca: String?
 
-    @Option(help: "The device's id (machine_id).")
+    @Option(help: "The device's id (machine_id): its thing name, the last level of its topic and its client id.")
     var machineId = "cam-1"
 
     @Option(help: "The picture's name (label); default: the file name without extension.")
     var label: String?
 
-    @Option(help: "The MQTT topic (template.yaml's PiecesTopic, which the IoT rule reads).")
-    var topic = Send.defaultTopic
+    @Option(help: ArgumentHelp("The topic prefix (template.yaml's PiecesTopic): messages go to <prefix>/<machine-id>.",
+                               valueName: "prefix"))
+    var topicPrefix = Send.defaultTopicPrefix
 
-    @Option(help: "The MQTT client id; default: the machine id (AWS IoT policies usually tie it to the thing name).")
+    @Option(help: ArgumentHelp("The MQTT client id; default: the machine id (the stack's policy lets a device connect "
+                               + "only as its thing name, and publish only to that thing's topic)."))
     var clientId: String?
+
+    /// Where the messages go: the device's own topic.
+    var topic: String { "\(topicPrefix)/\(machineId)" }
 
     @Option(help: ArgumentHelp("Bytes per piece: 1 to \(IoTPieceMessage.maxPieceBytesCeiling), so a message fits "
                                + "IoT Core's 128 KB (default \(Send.defaultPieceBytes); \(Send.directPieceBytes) "
@@ -97,6 +106,11 @@ struct Send: ParsableCommand {
         guard (1...1000).contains(window) else { throw ValidationError("--window must be 1 to 1000, got \(window)") }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
         guard (0...65535).contains(keepAlive) else { throw ValidationError("--keep-alive must be 0 to 65535") }
+        let levels = topicPrefix.split(separator: "/", omittingEmptySubsequences: false)
+        guard !topicPrefix.isEmpty, !levels.contains(where: \.isEmpty), !topicPrefix.contains("+"), !topicPrefix.contains("#") else {
+            throw ValidationError("--topic-prefix must be topic levels without wildcards or empty levels (like "
+                + "\(Send.defaultTopicPrefix)), got \"\(topicPrefix)\"")
+        }
         if direct {
             guard broker == nil, cert == nil, key == nil, ca == nil, !resume else {
                 throw ValidationError("--direct delivers without MQTT: it takes none of --broker, --cert, --key, --ca, --resume")
@@ -153,7 +167,7 @@ struct Send: ParsableCommand {
                 }
                 guard saved.machineId == machineId, saved.label == label, saved.topic == topic else {
                     throw SendFailure("\(statePath) records a send as \(saved.machineId)/\(saved.label) to \(saved.topic), "
-                        + "not \(machineId)/\(label) to \(topic): resume with the same --machine-id, --label and --topic")
+                        + "not \(machineId)/\(label) to \(topic): resume with the same --machine-id, --label and --topic-prefix")
                 }
                 if let pieceBytes, pieceBytes != saved.pieceBytes {
                     throw SendFailure("the interrupted send cut \(photo) in pieces of \(saved.pieceBytes) bytes: resume "
@@ -195,6 +209,11 @@ struct Send: ParsableCommand {
                 + "\(total - acknowledgedBefore.count) and END")
         }
 
+        if let clientId, clientId != machineId {
+            printError("tessera send: warning: client id \(clientId) is not the machine id \(machineId): a broker that "
+                + "enforces the stack's device policy lets \(clientId) publish only to \(topicPrefix)/\(clientId), so "
+                + "messages to \(topic) are refused (the local mosquitto drops them after acknowledging them)")
+        }
         let tls: MQTTClient.TLSFiles? = url.lowercased().hasPrefix("mqtts://")
             ? MQTTClient.TLSFiles(caFile: ca, certificateFile: cert, keyFile: key) : nil
         let client: MQTTClient
@@ -289,7 +308,8 @@ struct Send: ParsableCommand {
             case let .piece(_, _, index, data): what = "piece \(index) (\(data.count) bytes)"
             case let .end(_, _, total, _, _): what = "END (\(total) pieces)"
             }
-            switch api.invoke(Array(message.json.utf8), timeout: 30) {
+            // What the IoT rule makes of the message on the device's own topic: `thing` is the machine id.
+            switch api.invoke(Array(message.event(thing: machineId).utf8), timeout: 30) {
             case let .response(body)?:
                 say("  \(what): \(String(decoding: body, as: UTF8.self))")
             case let .error(type, message, _)?:

@@ -99,15 +99,15 @@ struct IoTPieceMessageTests {
 
     @Test func wholeNumbersInAnyNotationAreCounts() throws {
         for text in ["3", "3.0", "3e0", "30e-1", "0.3e1", "3.000", "300E-2"] {
-            let event = "{\"machine_id\":\"m\",\"label\":\"l\",\"count\":\(text),\"data\":\"AAEC\"}"
+            let event = "{\"thing\":\"m\",\"machine_id\":\"m\",\"label\":\"l\",\"count\":\(text),\"data\":\"AAEC\"}"
             #expect(try parse(event) == .piece(machineId: "m", label: "l", index: 3, data: [0, 1, 2]), "\(text)")
         }
-        let fraction = "{\"machine_id\":\"m\",\"label\":\"l\",\"count\":3.0000000000000000001,\"data\":\"AAEC\"}"
+        let fraction = "{\"thing\":\"m\",\"machine_id\":\"m\",\"label\":\"l\",\"count\":3.0000000000000000001,\"data\":\"AAEC\"}"
         #expect(refusal(Array(fraction.utf8))?.description == "field `count` must be a whole number, got 3.0")
     }
 
     @Test func unicodeInOtherFieldsIsRead() throws {
-        let event = "{\"machine_id\":\"m\",\"label\":\"l\",\"count\":1,\"data\":\"AAEC\","
+        let event = "{\"machine_id\":\"m\",\"label\":\"l\",\"count\":1,\"data\":\"AAEC\",\"thing\":\"m\","
             + "\"note\":\"café ☕ 𝄞 \\u00e9 \\ud834\\udd1e \\\"\\\\\\/\\b\\f\\n\\r\\t\",\"nested\":{\"a\":[1,-2.5e3,true,false,null,{}]}}"
         #expect(try parse(event) == .piece(machineId: "m", label: "l", index: 1, data: [0, 1, 2]))
         let value = try JSONValue.parse(Array(event.utf8))
@@ -130,18 +130,22 @@ struct IoTPieceMessageTests {
     }
 
     @Test func eventOverTheIoTLimitIsRefusedBeforeParsing() {
-        let rule = "over the 131072-byte limit (128 KB, the most an AWS IoT Core message carries)"
+        // An IoT Core message (128 KB at most) plus the `thing` the rule adds (139 bytes at most).
+        #expect(IoTPieceMessage.maxEventBytes == 131_211)
+        let rule = "over the 131211-byte limit (128 KB, the most an AWS IoT Core message carries, and the 139 bytes of "
+            + "the `thing` the topic rule adds)"
         let piece = Array(MalformedPieceEvents.with([:]).utf8)
-        let padded = piece + [UInt8](repeating: 0x20, count: 131_072 - piece.count)
-        #expect(refusal(padded) == nil, "exactly 128 KB is read")
-        #expect(refusal(padded + [0x20])?.description == "event is 131073 bytes, \(rule)")
+        let padded = piece + [UInt8](repeating: 0x20, count: 131_211 - piece.count)
+        #expect(refusal(padded) == nil, "exactly the limit is read")
+        #expect(refusal(padded + [0x20])?.description == "event is 131212 bytes, \(rule)")
         // Not UTF-8 and not JSON either: the size is what is reported, so nothing was parsed.
-        #expect(refusal([UInt8](repeating: 0xFF, count: 131_073))?.description == "event is 131073 bytes, \(rule)")
+        #expect(refusal([UInt8](repeating: 0xFF, count: 131_212))?.description == "event is 131212 bytes, \(rule)")
         #expect(refusal([UInt8](repeating: 0x5B, count: 1_000_000))?.description == "event is 1000000 bytes, \(rule)")
     }
 
     /// The MAX_PIECE_BYTES ceiling: the largest piece whose message fits 128 KB with both identifiers
-    /// at 128 characters and a 6-digit count; one byte more does not fit.
+    /// at 128 characters and a 6-digit count; one byte more does not fit. The rule's event (the message
+    /// and a 128-character `thing`) is read; one byte more is not.
     @Test func pieceBytesCeilingFitsOneIoTMessage() throws {
         #expect(IoTPieceMessage.maxPieceBytesCeiling == 98_070)
         #expect(PieceStorageConfig.pieceBytesCeiling == 98_070)
@@ -153,11 +157,46 @@ struct IoTPieceMessageTests {
         let json = Array(message.json.utf8)
         #expect(json.count - StrictBase64.encode(largest).utf8.count == IoTPieceMessage.maxEnvelopeBytes)
         #expect(json.count == 131_069)
-        #expect(try IoTPieceMessage.parse(json, limits: limits) == message)
+        let event = Array(message.event(thing: machine).utf8)
+        #expect(event.count == json.count + IoTPieceMessage.ruleAddedBytes)
+        #expect(try IoTPieceMessage.parse(event, limits: limits) == message)
         let tooLarge = IoTPieceMessage.piece(machineId: machine, label: label, index: 100_000, data: largest + [0])
-        #expect(tooLarge.json.utf8.count == 131_073)
-        #expect(refusal(Array(tooLarge.json.utf8), limits: limits)?.description
-            == "event is 131073 bytes, over the 131072-byte limit (128 KB, the most an AWS IoT Core message carries)")
+        #expect(tooLarge.json.utf8.count == 131_073, "more than IoT Core carries")
+        #expect(refusal(Array(tooLarge.event(thing: machine).utf8), limits: limits)?.description
+            == "event is 131212 bytes, over the 131211-byte limit (128 KB, the most an AWS IoT Core message carries, "
+            + "and the 139 bytes of the `thing` the topic rule adds)")
+    }
+}
+
+/// The device's message, the template's rule, piece storage's parser: identity comes from the topic.
+struct PieceIdentityTests {
+    let limits = IoTPieceMessage.Limits(maxPieces: 50, maxPieceBytes: 8192)
+
+    @Test func theRuleMakesWhatEventThingMakes() throws {
+        for message in [IoTPieceMessage.piece(machineId: "cam-1", label: "p", index: 2, data: [1, 2, 3]),
+                        .end(machineId: "cam-1", label: "p", total: 2, sha256: String(repeating: "ab", count: 32),
+                             contentType: "image/jpeg"),
+                        .end(machineId: "cam-1", label: "p", total: 2, sha256: nil, contentType: nil)] {
+            let event = try PiecesRule.event(Array(message.json.utf8), from: "cam-1")
+            #expect(String(decoding: event, as: UTF8.self) == message.event(thing: "cam-1"))
+            #expect(try IoTPieceMessage.parse(event, limits: limits) == message)
+        }
+    }
+
+    /// A device claiming another identity in its message: on its own topic the rule's `thing` is its own,
+    /// whatever `thing` it writes itself, and piece storage refuses the other machine_id.
+    @Test func aDevicesOwnThingFieldNeverCounts() throws {
+        let forged = #"{"thing":"cam-b","machine_id":"cam-b","label":"p","count":1,"data":"AAEC"}"#
+        let event = try PiecesRule.event(Array(forged.utf8), from: "cam-a")
+        #expect(String(decoding: event, as: UTF8.self) == #"{"thing":"cam-a","machine_id":"cam-b","label":"p","count":1,"data":"AAEC"}"#)
+        #expect(throws: EventError.invalidField("machine_id", problem: "\"cam-b\" differs from `thing` \"cam-a\", the thing "
+            + "name of the device that sent it (from its topic): a device sends only its own pictures; nothing was stored")) {
+            try IoTPieceMessage.parse(event, limits: limits)
+        }
+        // A message without the rule (a test, a misconfigured rule) is refused, naming the rule.
+        #expect(throws: EventError.invalidField("thing", problem: String(MalformedPieceEvents.thingMissing.dropFirst("field `thing` ".count)))) {
+            try IoTPieceMessage.parse(Array(forged.replacingOccurrences(of: #""thing":"cam-b","#, with: "").utf8), limits: limits)
+        }
     }
 }
 
@@ -167,7 +206,7 @@ struct PieceSplittingTests {
         let messages = IoTPieceMessage.split(photo, machineId: "cam-1", label: "flower", pieceBytes: 8192)
         #expect(messages.count == 11)
         let limits = IoTPieceMessage.Limits(maxPieces: 100, maxPieceBytes: 8192)
-        let parsed = try messages.map { try IoTPieceMessage.parse(Array($0.json.utf8), limits: limits) }
+        let parsed = try messages.map { try IoTPieceMessage.parse(Array($0.event(thing: "cam-1").utf8), limits: limits) }
         #expect(parsed == messages)
         let joined = parsed.flatMap { message -> [UInt8] in
             if case let .piece(_, _, _, data) = message { return data }

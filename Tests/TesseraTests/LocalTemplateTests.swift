@@ -29,7 +29,9 @@ struct LocalTemplateTests {
         #expect(storage.environment["PIECES_TABLE"] == "pieces")
         #expect(storage.environment["REASSEMBLY_QUEUE_URL"] == "http://q/reassembly")
         #expect(storage.environment["MAX_PIECE_BYTES"] == "65536")
-        #expect(storage.iotTopics == ["tessera/pieces"])
+        #expect(storage.iotTopics == ["tessera/pieces/+"])
+        #expect(storage.iotRules.map(\.sql)
+                == ["SELECT topic(3) AS thing, machine_id, label, count, data, sha256, content_type FROM 'tessera/pieces/+'"])
         let processor = functions["picture-processor"]!
         #expect(Set(processor.queues.map(\.url)) == ["http://q/reassembly", "http://q/resize"])
         #expect(processor.environment["RENDITIONS"] == "half=50%,thumb=fit:256x256")
@@ -56,14 +58,102 @@ struct LocalTemplateTests {
                   QueueName: !Join ["-", [!Ref Name, !Select [1, !Split [",", "a,b,c"]]]]
                   DelaySeconds: !If [HasEmpty, "5", "0"]
                   Tags: { "Fn::Sub": "${AWS::Region}/${Name}/${Q.Arn}" }
+                  Literal: !Sub "topic/${Name}/${!iot:Connection.Thing.ThingName}"
             """
         let template = try LocalTemplate(yaml: yaml)
         #expect(try template.physicalName("Q") == "pics-b")
         let queue = template.resource("Q")!
         #expect(try template.string(queue.properties["DelaySeconds"]!) == "0")
         #expect(try template.string(queue.properties["Tags"]!) == "us-east-1/pics/arn:aws:sqs:us-east-1:123456789012:pics-b")
+        // ${!Literal} is written as ${Literal}, unresolved (IoT policy variables).
+        #expect(try template.string(queue.properties["Literal"]!) == "topic/pics/${iot:Connection.Thing.ThingName}")
         #expect(throws: TemplateError.unresolvable("Fn::FindInMap")) {
             try template.string(.function("Fn::FindInMap", .list([])))
+        }
+    }
+
+    /// A rule the local stack cannot run stops `local up` naming the rule and the problem.
+    @Test func aRuleTheLocalStackCannotRunIsRefused() throws {
+        func yaml(_ sql: String, version: String = "2016-03-23") -> String {
+            """
+            Resources:
+              StoreFunction:
+                Type: AWS::Serverless::Function
+                Properties: { MemorySize: 128 }
+              Rule:
+                Type: AWS::IoT::TopicRule
+                Properties:
+                  TopicRulePayload:
+                    AwsIotSqlVersion: "\(version)"
+                    Sql: "\(sql)"
+                    Actions:
+                      - Lambda: { FunctionArn: !GetAtt StoreFunction.Arn }
+            """
+        }
+        let runs = try LocalFunction.all(in: LocalTemplate(yaml: yaml("SELECT topic(2) AS thing, a FROM 'p/+'")), ids: [:])
+        #expect(runs.first?.iotRules.map(\.sql) == ["SELECT topic(2) AS thing, a FROM 'p/+'"])
+        let star = #expect(throws: LocalUpError.self) {
+            try LocalFunction.all(in: LocalTemplate(yaml: yaml("SELECT *, topic(3) AS thing FROM 'tessera/pieces/+'")), ids: [:])
+        }
+        #expect(star?.description == "Rule: the IoT rule `SELECT *, topic(3) AS thing FROM 'tessera/pieces/+'` cannot run "
+            + "locally: '*' with other items: AWS does not document which value wins when the message itself has a key "
+            + "of another item's name; select the message's fields by name instead")
+        let beta = #expect(throws: LocalUpError.self) {
+            try LocalFunction.all(in: LocalTemplate(yaml: yaml("SELECT * FROM 'p'", version: "beta")), ids: [:])
+        }
+        #expect(beta?.description == "Rule: AwsIotSqlVersion beta is not run locally (2016-03-23 or 2015-10-08)")
+    }
+
+    /// The devices' IoT policy as the local broker enforces it: each client publishes only to its own
+    /// topic; what cannot be enforced exactly is refused, naming the policy.
+    @Test func theDevicePolicyBecomesTheBrokersPublishPatterns() throws {
+        #expect(try LocalDevicePolicy.publishPatterns(in: template, ids: [:]) == ["tessera/pieces/%c"])
+        func policy(_ statements: String) -> String {
+            """
+            Parameters:
+              Prefix: { Type: String, Default: fleet/pieces }
+            Resources:
+              Devices:
+                Type: AWS::IoT::Policy
+                Properties:
+                  PolicyDocument:
+                    Version: "2012-10-17"
+                    Statement:
+            \(statements)
+            """
+        }
+        let allowed = try LocalTemplate(yaml: policy("""
+                      - Effect: Allow
+                        Action: iot:Connect
+                        Resource: "*"
+                      - Effect: Allow
+                        Action: [iot:Publish]
+                        Resource:
+                          - !Sub "arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}:topic/${Prefix}/${!iot:ClientId}"
+                          - !Sub "arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}:topic/status/${!iot:Connection.Thing.ThingName}/x"
+            """))
+        #expect(try LocalDevicePolicy.publishPatterns(in: allowed, ids: [:]) == ["fleet/pieces/%c", "status/%c/x"])
+        let arn = "arn:aws:iot:us-east-1:123456789012:topic/"
+        for (statement, problem) in [
+            ("- { Effect: Deny, Action: iot:Publish, Resource: \"\(arn)x\" }", "only Allow statements are enforced locally"),
+            ("- { Effect: Allow, Action: iot:Publish, Resource: \"\(arn)tessera/*\" }",
+             "the topic tessera/* has the wildcard '*', which is not enforced locally"),
+            ("- { Effect: Allow, Action: iot:Publish, Resource: \"\(arn)t/+\" }",
+             "the topic t/+ has '+', which mosquitto would read as more than the policy says"),
+            ("- { Effect: Allow, Action: iot:Publish, Resource: \"\(arn)t/${iot:Connection.Thing.Attributes[x]}\" }",
+             "the topic t/${iot:Connection.Thing.Attributes[x]} has a policy variable other than the thing name or client id"),
+            ("- { Effect: Allow, Action: iot:Publish, Resource: \"arn:aws:iot:eu-west-1:1:topic/x\" }",
+             "iot:Publish on arn:aws:iot:eu-west-1:1:topic/x, which is not a topic of this account"),
+            ("- { Effect: Allow, Action: iot:Subscribe, Resource: \"*\" }",
+             "the action iot:Subscribe is not enforced locally (only iot:Connect and iot:Publish)"),
+            ("- { Effect: Allow, Action: iot:Publish, Resource: \"\(arn)x\", Condition: { Bool: { a: b } } }",
+             "statements with a Condition are not enforced locally"),
+        ] {
+            let template = try LocalTemplate(yaml: policy("              " + statement))
+            let error = #expect(throws: LocalUpError.self, "\(statement)") {
+                try LocalDevicePolicy.publishPatterns(in: template, ids: [:])
+            }
+            #expect(error?.description == "Devices: the local MQTT broker cannot enforce this IoT policy: \(problem)")
         }
     }
 

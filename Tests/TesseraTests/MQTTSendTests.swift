@@ -7,7 +7,10 @@ import TesseraLocal
 /// `tessera send` as a device runs it: the real binary publishing to a real mosquitto (MosquittoBroker),
 /// checked by an MQTTClient subscriber, as the IoT rule would see the messages.
 struct MQTTSendTests {
-    static let topic = "tessera/pieces"
+    /// template.yaml's PiecesTopic default; a device publishes to `<it>/<machine id>`.
+    static let topicPrefix = "tessera/pieces"
+    /// What the IoT rule reads: every device's topic.
+    static let topic = topicPrefix + "/+"
     static let limits = IoTPieceMessage.Limits(maxPieces: 100_000, maxPieceBytes: IoTPieceMessage.maxPieceBytesCeiling)
 
     /// What a subscriber received, in arrival order.
@@ -18,7 +21,13 @@ struct MQTTSendTests {
         func add(_ topic: String, _ payload: [UInt8]) { lock.withLock { items.append((topic, payload)) } }
         var all: [(topic: String, payload: [UInt8])] { lock.withLock { items } }
         var messages: [IoTPieceMessage] {
-            get throws { try all.map { try IoTPieceMessage.parse($0.payload, limits: MQTTSendTests.limits) } }
+            // As piece-storage gets them: through the template's IoT rule, which adds `thing` from the topic.
+            get throws {
+                try all.map {
+                    try IoTPieceMessage.parse(PiecesRule.rule.event(topic: $0.topic, payload: $0.payload),
+                                              limits: MQTTSendTests.limits)
+                }
+            }
         }
         var pieces: [(index: Int, data: [UInt8])] {
             get throws {
@@ -97,7 +106,7 @@ struct MQTTSendTests {
         let expected = Self.cut(photo, 4096)
         #expect(expected.count == 20)
         let messages = try received.messages
-        #expect(received.all.allSatisfy { $0.topic == Self.topic })
+        #expect(received.all.allSatisfy { $0.topic == "tessera/pieces/cam-7" })
         #expect(messages.allSatisfy { $0.machineId == "cam-7" && $0.label == "flower" })
         let pieces = try received.pieces
         #expect(pieces.map(\.index).sorted() == Array(1...20), "each piece once: \(pieces.map(\.index))")
@@ -119,14 +128,14 @@ struct MQTTSendTests {
     }
 
     @Test func defaultsMatchTheTemplateAndTheIoTCeiling() throws {
-        // The IoT rule selects from template.yaml's PiecesTopic: the default topic must be its default.
+        // The IoT rule selects from template.yaml's PiecesTopic/+: the default prefix must be its default.
         let template = try String(contentsOf: Fixtures.directory.deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("template.yaml"), encoding: .utf8)
         let parameter = try #require(template.range(of: "  PiecesTopic:\n"))
         let defaultLine = try #require(template[parameter.upperBound...].split(separator: "\n")
             .prefix(3).first { $0.contains("Default:") })
         let templateTopic = defaultLine.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces)
-        #expect(templateTopic == Self.topic)
+        #expect(templateTopic == Self.topicPrefix)
 
         let broker = try MosquittoBroker()
         defer { broker.stop() }
@@ -144,7 +153,7 @@ struct MQTTSendTests {
                                     "--shuffle", "--state", dir.appendingPathComponent("s.json").path])
         #expect(result.status == 0, "\(result.log)")
         #expect(Self.eventually { received.hasEnd })
-        #expect(received.all.allSatisfy { $0.topic == templateTopic })
+        #expect(received.all.allSatisfy { $0.topic == templateTopic + "/cam-8" })
         let pieces = try received.pieces
         let total = (photo.count + 65_535) / 65_536
         #expect(Set(pieces.map(\.index)) == Set(1...total))
@@ -161,6 +170,41 @@ struct MQTTSendTests {
                                     "--piece-bytes", String(IoTPieceMessage.maxPieceBytesCeiling + 1)])
         #expect(tooBig.status != 0)
         #expect(tooBig.log.contains("--piece-bytes must be 1 to \(IoTPieceMessage.maxPieceBytesCeiling)"))
+    }
+
+    /// Each device publishes to its own topic, `<prefix>/<machine id>`: what the device policy allows and
+    /// what the rule takes the thing name from.
+    @Test func publishesToItsOwnTopicUnderThePrefix() throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let (subscriber, received) = try Self.subscribe(broker, topic: "#")
+        defer { subscriber.disconnect() }
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = Fixtures.url("photos/ladybird-420.jpg").path
+        let state = dir.appendingPathComponent("s.json").path
+
+        let result = try Self.send([path, "--broker", broker.url, "--machine-id", "cam-3", "--topic-prefix", "fleet/7",
+                                    "--state", state])
+        #expect(result.status == 0, "\(result.log)")
+        #expect(Self.eventually { received.hasEnd })
+        #expect(!received.all.isEmpty && received.all.allSatisfy { $0.topic == "fleet/7/cam-3" }, "\(received.all.map(\.topic))")
+        #expect(!result.log.contains("warning"), "\(result.log)")
+
+        // Another client id: sent as asked, with a warning that a policy-enforcing broker refuses it.
+        let other = try Self.send([path, "--broker", broker.url, "--machine-id", "cam-3", "--client-id", "cam-4",
+                                   "--label", "other", "--state", state])
+        #expect(other.status == 0, "\(other.log)")
+        #expect(other.log.contains("tessera send: warning: client id cam-4 is not the machine id cam-3: a broker that "
+            + "enforces the stack's device policy lets cam-4 publish only to tessera/pieces/cam-4, so messages to "
+            + "tessera/pieces/cam-3 are refused"), "\(other.log)")
+
+        for bad in ["a/+/b", "#", "a//b", "a/", ""] {
+            let refused = try Self.send([path, "--broker", broker.url, "--topic-prefix", bad, "--state", state])
+            #expect(refused.status != 0, "\(bad)")
+            #expect(refused.log.contains("--topic-prefix must be topic levels without wildcards or empty levels"),
+                    "\(bad): \(refused.log)")
+        }
     }
 
     // MARK: refusals
@@ -370,7 +414,7 @@ struct MQTTSendTests {
         #expect(acks.lock.withLock { acks.value } == 200)
         try publisher.publish(topic: "devices/x/other", payload: [1])  // not matched by the filter
         // The largest AWS IoT Core message (128 KB) passes the local broker.
-        let biggest = [UInt8](repeating: 0x41, count: IoTPieceMessage.maxEventBytes)
+        let biggest = [UInt8](repeating: 0x41, count: IoTPieceMessage.maxMessageBytes)
         try publisher.publish(topic: "devices/big/pieces", payload: biggest)
         #expect(Self.eventually { received.all.count == 201 })
         #expect(received.all.prefix(200).map { String(decoding: $0.payload, as: UTF8.self) } == (1...200).map { "m\($0)" })
@@ -383,6 +427,54 @@ struct MQTTSendTests {
         }
         #expect(!publisher.isConnected)
         #expect(publisher.connectionFailure != nil)
+    }
+
+    /// The local broker enforces the device policy: a client publishes only to `tessera/pieces/<its client
+    /// id>` (anything else is acknowledged and dropped, MQTT 3.1.1 having no refusal for a publish), reads
+    /// nothing; the rules' reader, with its password, reads everything.
+    @Test func theBrokerLetsADevicePublishOnlyToItsOwnTopic() throws {
+        let reader = MQTTClient.Credentials(username: "rules", password: "s3cret-\(UUID().uuidString)")
+        let broker = try MosquittoBroker(accessControl: .init(publishPatterns: ["tessera/pieces/%c"], reader: reader))
+        defer { broker.stop() }
+        let received = Received()
+        let rules = try MQTTClient(broker: broker.url, clientId: "rules", credentials: reader)
+        defer { rules.disconnect() }
+        try rules.subscribe("#") { topic, payload in received.add(topic, payload) }
+
+        let camA = try MQTTClient(broker: broker.url, clientId: "cam-a")
+        defer { camA.disconnect() }
+        try camA.publish(topic: "tessera/pieces/cam-a", payload: Array("own-1".utf8))
+        // Acknowledged (PUBACK), and dropped: another device's topic, or no device's.
+        try camA.publish(topic: "tessera/pieces/cam-b", payload: Array("as-cam-b".utf8))
+        try camA.publish(topic: "tessera/pieces", payload: Array("bare-prefix".utf8))
+        try camA.publish(topic: "tessera/pieces/cam-a/x", payload: Array("deeper".utf8))
+        try camA.publish(topic: "elsewhere", payload: Array("elsewhere".utf8))
+        try camA.publish(topic: "tessera/pieces/cam-a", payload: Array("own-2".utf8))
+        // The broker forwards one client's messages in order: once own-2 is there, the others would be too.
+        #expect(Self.eventually { received.all.count >= 2 })
+        usleep(300_000)
+        #expect(received.all.map(\.topic) == ["tessera/pieces/cam-a", "tessera/pieces/cam-a"])
+        #expect(received.all.map { String(decoding: $0.payload, as: UTF8.self) } == ["own-1", "own-2"])
+
+        // A device reads nothing, not even its own topic (mosquitto grants the subscription and delivers
+        // nothing the ACL does not let it read).
+        let overheard = Received()
+        try camA.subscribe("#") { topic, payload in overheard.add(topic, payload) }
+        // The reader's account needs its password.
+        let wrong = #expect(throws: MQTTError.self) {
+            try MQTTClient(broker: broker.url, clientId: "intruder",
+                           credentials: .init(username: reader.username, password: "guess"))
+        }
+        #expect("\(wrong.map { "\($0)" } ?? "")".contains("refused the connection"), "\(wrong.map { "\($0)" } ?? "")")
+        // Locally the client id is the identity (no certificates on this listener): whoever connects as
+        // cam-b publishes as cam-b, as a device holding cam-b's certificate does on AWS.
+        let camB = try MQTTClient(broker: broker.url, clientId: "cam-b")
+        defer { camB.disconnect() }
+        try camB.publish(topic: "tessera/pieces/cam-b", payload: Array("own-b".utf8))
+        try camA.publish(topic: "tessera/pieces/cam-a", payload: Array("own-3".utf8))
+        #expect(Self.eventually { received.all.count == 4 })
+        #expect(received.all.suffix(2).map(\.topic) == ["tessera/pieces/cam-b", "tessera/pieces/cam-a"])
+        #expect(overheard.all.isEmpty, "a device read \(overheard.all.map(\.topic))")
     }
 
     @Test func MQTTBrokerURLsAndAMissingMosquitto() throws {

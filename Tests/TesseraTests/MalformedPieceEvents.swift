@@ -10,7 +10,8 @@ enum MalformedPieceEvents {
         String(decoding: try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]), as: UTF8.self)
     }
 
-    static var valid: [String: Any] { ["machine_id": "cam-1", "label": "bad-input", "count": 1, "data": "AAEC"] }
+    /// A piece as the IoT rule hands it over: the device's fields and the `thing` it adds from the topic.
+    static var valid: [String: Any] { ["thing": "cam-1", "machine_id": "cam-1", "label": "bad-input", "count": 1, "data": "AAEC"] }
 
     static func with(_ changes: [String: Any?]) -> String {
         var fields = valid
@@ -23,6 +24,17 @@ enum MalformedPieceEvents {
     static let identifierRule = "must be 1 to 128 characters of A-Z a-z 0-9 . _ - and not start with '.'"
     static let base64Rule = "field `data` must be canonical standard base64 (A-Z a-z 0-9 + /, length a multiple of 4, "
         + "'=' only as the last one or two characters, unused bits zero, no whitespace) or \"END\": "
+
+    static let thingMissing = "field `thing` is missing: piece storage takes messages only through the IoT rule, which "
+        + "adds the device's thing name from its topic (template.yaml's PiecesTopicRule: SELECT topic(3) AS thing, "
+        + "machine_id, label, count, data, sha256, content_type FROM '<PiecesTopic>/+')"
+
+    /// The refusal of a message whose machine_id is not the thing that sent it; both as the message
+    /// shows them (quoted, anything outside printable ASCII as \u{...}).
+    static func impersonation(machineId: String, thing: String) -> String {
+        "field `machine_id` \"\(machineId)\" differs from `thing` \"\(thing)\", the thing name of the device that sent it "
+            + "(from its topic): a device sends only its own pictures; nothing was stored"
+    }
 
     /// Base64 texts that are not canonical standard base64, with why.
     static let badBase64: [(String, String)] = [
@@ -58,8 +70,8 @@ enum MalformedPieceEvents {
         ("empty event", "", "event is not valid JSON: the event is empty"),
         ("array, not object", "[1,2,3]", "event must be a JSON object, got array"),
         ("string, not object", "\"hello\"", "event must be a JSON object, got string"),
-        ("trailing garbage", with([:]) + "x", "event is not valid JSON: 'x' after the end of the JSON value at byte 66"),
-        ("two objects", with([:]) + with([:]), "event is not valid JSON: '{' after the end of the JSON value at byte 66"),
+        ("trailing garbage", with([:]) + "x", "event is not valid JSON: 'x' after the end of the JSON value at byte 82"),
+        ("two objects", with([:]) + with([:]), "event is not valid JSON: '{' after the end of the JSON value at byte 82"),
         ("single quotes", "{'count': 1}", "event is not valid JSON: \"'\" where an object key (a string) should be at byte 1"),
         ("leading zero", "{\"count\": 01}", "event is not valid JSON: a number with a leading zero at byte 10"),
         ("NaN", "{\"count\": NaN}", "event is not valid JSON: 'N' where a value should be at byte 10"),
@@ -79,6 +91,35 @@ enum MalformedPieceEvents {
          "field `meta.a.b` appears more than once; events with duplicate keys are refused"),
         ("duplicate key in an array", "{\"count\":1,\"data\":\"AAEC\",\"label\":\"x\",\"machine_id\":\"m\",\"tags\":[{},{\"k\":1,\"k\":1}]}",
          "field `tags[1].k` appears more than once; events with duplicate keys are refused"),
+        // The device's identity: the rule's `thing` (from the topic) and the message's machine_id.
+        ("thing missing", with(["thing": nil]), thingMissing),
+        ("thing null", with(["thing": NSNull()]), thingMissing),
+        ("thing missing, machine_id too", with(["thing": nil, "machine_id": nil]), thingMissing),
+        ("thing number", with(["thing": 7]), "field `thing` must be a string, got integer"),
+        ("thing array", with(["thing": ["cam-1"]]), "field `thing` must be a string, got array"),
+        ("thing boolean", with(["thing": true]), "field `thing` must be a string, got boolean"),
+        ("thing empty", with(["thing": ""]), "field `thing` is empty: the IoT rule's topic(3) is the thing name a device "
+            + "publishes under (<PiecesTopic>/<thing name>), never empty"),
+        ("thing differs", with(["thing": "cam-2"]), impersonation(machineId: "cam-1", thing: "cam-2")),
+        ("machine_id differs", with(["machine_id": "cam-2"]), impersonation(machineId: "cam-2", thing: "cam-1")),
+        ("END as another device", with(["machine_id": "cam-2", "data": "END", "count": 3]),
+         impersonation(machineId: "cam-2", thing: "cam-1")),
+        ("thing differs only in case", with(["thing": "CAM-1"]), impersonation(machineId: "cam-1", thing: "CAM-1")),
+        ("machine_id differs only in case", with(["machine_id": "Cam-1"]), impersonation(machineId: "Cam-1", thing: "cam-1")),
+        ("thing with a Cyrillic look-alike", with(["thing": "c\u{430}m-1"]),
+         impersonation(machineId: "cam-1", thing: "c\\u{430}m-1")),
+        ("thing fullwidth", with(["thing": "\u{FF43}am-1"]), impersonation(machineId: "cam-1", thing: "\\u{FF43}am-1")),
+        // Canonically equivalent to "cam-K" (U+212A decomposes to K): Swift's == would call them equal.
+        ("thing with the Kelvin sign", with(["machine_id": "cam-K", "thing": "cam-\u{212A}"]),
+         impersonation(machineId: "cam-K", thing: "cam-\\u{212A}")),
+        ("thing with a trailing NUL", with(["thing": "cam-1\u{0}"]), impersonation(machineId: "cam-1", thing: "cam-1\\u{0}")),
+        ("thing with a trailing space", with(["thing": "cam-1 "]), impersonation(machineId: "cam-1", thing: "cam-1 ")),
+        ("thing with a quote and a line break", with(["thing": "cam-1\"\n"]),
+         impersonation(machineId: "cam-1", thing: "cam-1\\\"\\u{A}")),
+        ("thing twice", "{\"count\":1,\"data\":\"AAEC\",\"label\":\"x\",\"machine_id\":\"cam-2\",\"thing\":\"cam-1\",\"thing\":\"cam-2\"}",
+         "field `thing` appears more than once; events with duplicate keys are refused"),
+        ("machine_id with a Cyrillic look-alike", with(["machine_id": "c\u{430}m-1"]),
+         "field `machine_id` \(identifierRule), got \"c\u{430}m-1\""),
         ("machine_id missing", with(["machine_id": nil]), "field `machine_id` is missing"),
         ("machine_id number", with(["machine_id": 7]), "field `machine_id` must be a string, got integer"),
         ("machine_id null", with(["machine_id": NSNull()]), "field `machine_id` is missing"),
@@ -108,8 +149,9 @@ enum MalformedPieceEvents {
          "field `data` decodes to 8193 bytes, more than MAX_PIECE_BYTES (8192)"),
         ("data hugely over", with(["data": String(repeating: "A", count: 100_000)]),
          "field `data` decodes to more than MAX_PIECE_BYTES (8192 bytes): 100000 base64 characters"),
-        ("event over 128 KB", with(["data": String(repeating: "A", count: 131_072)]),
-         "event is 131134 bytes, over the 131072-byte limit (128 KB, the most an AWS IoT Core message carries)"),
+        ("event over 128 KB and the rule's thing", with(["data": String(repeating: "A", count: 131_200)]),
+         "event is 131278 bytes, over the 131211-byte limit (128 KB, the most an AWS IoT Core message carries, and the "
+            + "139 bytes of the `thing` the topic rule adds)"),
         ("END count zero", with(["data": "END", "count": 0]), "field `count` must be between 1 and 50, got 0"),
         ("END bad sha256", with(["data": "END", "sha256": "xyz"]), "field `sha256` must be 64 hexadecimal digits, got \"xyz\""),
         ("END sha256 number", with(["data": "END", "sha256": 5]), "field `sha256` must be a string, got integer"),

@@ -42,7 +42,7 @@ struct PieceStorageEndToEndTests {
         #expect(function.process.isRunning)
 
         let end = IoTPieceMessage.end(machineId: "cam-7", label: "fresh-flower", total: 10, sha256: sha,
-                                      contentType: "image/jpeg").json
+                                      contentType: "image/jpeg").event(thing: "cam-7")
         #expect(function.invoke(end) == PieceEvents.answer(id, piece: 0, "reassembly-requested"))
         // END again (at-least-once delivery): no second request.
         #expect(function.invoke(end) == PieceEvents.answer(id, piece: 0, "duplicate"))
@@ -77,12 +77,12 @@ struct PieceStorageEndToEndTests {
         let function = try stack.start()[0]
         defer { function.stop() }
         for (text, why) in MalformedPieceEvents.badBase64 {
-            let event = "{\"machine_id\":\"cam-2\",\"label\":\"lax\",\"count\":1,\"data\":\(jsonQuoted(text))}"
+            let event = "{\"thing\":\"cam-2\",\"machine_id\":\"cam-2\",\"label\":\"lax\",\"count\":1,\"data\":\(jsonQuoted(text))}"
             #expect(function.invoke(event) == PieceEvents.invalid(MalformedPieceEvents.base64Rule + why), "\(text.debugDescription)")
         }
         #expect(try stack.items("cam-2/lax").isEmpty)
         #expect(function.invoke(PieceEvents.piece("cam-2", "lax", 1, [0, 1, 2])) == PieceEvents.answer("cam-2/lax", piece: 1, "stored"))
-        #expect(function.invoke("{\"machine_id\":\"cam-2\",\"label\":\"lax\",\"count\":1,\"data\":\"AAEC\"}")
+        #expect(function.invoke("{\"thing\":\"cam-2\",\"machine_id\":\"cam-2\",\"label\":\"lax\",\"count\":1,\"data\":\"AAEC\"}")
             == PieceEvents.answer("cam-2/lax", piece: 1, "duplicate"))
         #expect(try stack.items("cam-2/lax").map { $0["data"] } == [.b([0, 1, 2])])
     }
@@ -102,17 +102,53 @@ struct PieceStorageEndToEndTests {
                 + Array("\",\"count\":1,\"data\":\"AAEC\"}".utf8))
             == PieceEvents.invalid("event is not valid UTF-8 at byte 34: 0xC3 0x28 is not followed by a continuation byte (0x80-0xBF)"))
         // One byte over the limit, whatever it holds: refused before it is parsed.
-        let huge = "{\"machine_id\":\"cam-3\",\"label\":\"dup\",\"count\":1,\"data\":\"AAEC\"}"
-        let oversized = Array(huge.utf8) + [UInt8](repeating: 0x20, count: 131_073 - huge.utf8.count)
-        #expect(function.invoke(oversized)
-            == PieceEvents.invalid("event is 131073 bytes, over the 131072-byte limit (128 KB, the most an AWS IoT Core message carries)"))
-        #expect(function.invoke([UInt8](repeating: 0xFF, count: 200_000))
-            == PieceEvents.invalid("event is 200000 bytes, over the 131072-byte limit (128 KB, the most an AWS IoT Core message carries)"))
+        let limit = "over the 131211-byte limit (128 KB, the most an AWS IoT Core message carries, and the 139 bytes of "
+            + "the `thing` the topic rule adds)"
+        let huge = "{\"thing\":\"cam-3\",\"machine_id\":\"cam-3\",\"label\":\"dup\",\"count\":1,\"data\":\"AAEC\"}"
+        let oversized = Array(huge.utf8) + [UInt8](repeating: 0x20, count: 131_212 - huge.utf8.count)
+        #expect(function.invoke(oversized) == PieceEvents.invalid("event is 131212 bytes, \(limit)"))
+        #expect(function.invoke([UInt8](repeating: 0xFF, count: 200_000)) == PieceEvents.invalid("event is 200000 bytes, \(limit)"))
         #expect(try stack.items("cam-3/dup").isEmpty)
         // Exactly the limit is read.
-        #expect(function.invoke(Array(huge.utf8) + [UInt8](repeating: 0x20, count: 131_072 - huge.utf8.count))
+        #expect(function.invoke(Array(huge.utf8) + [UInt8](repeating: 0x20, count: 131_211 - huge.utf8.count))
             == PieceEvents.answer("cam-3/dup", piece: 1, "stored"))
         #expect(function.process.isRunning)
+    }
+
+    /// Device cam-a (its connection's thing, the rule's `thing`) sending as cam-b: pieces, a conflicting
+    /// piece planted first, END. Each is refused naming both, nothing is stored or requested, and cam-b's
+    /// own picture then goes through untouched.
+    @Test func aDeviceCannotSendAsAnother() throws {
+        let stack = try PieceStorageStack()
+        let function = try stack.start()[0]
+        defer { function.stop() }
+        let id = "cam-b/photo"
+        let refusal = PieceEvents.invalid(MalformedPieceEvents.impersonation(machineId: "cam-b", thing: "cam-a"))
+        func asCamA(_ message: IoTPieceMessage) -> String { message.event(thing: "cam-a") }
+
+        // A piece planted first (it would make cam-b's own piece 1 a conflict), another, and END.
+        #expect(function.invoke(asCamA(.piece(machineId: "cam-b", label: "photo", index: 1, data: [9, 9, 9]))) == refusal)
+        #expect(function.invoke(asCamA(.piece(machineId: "cam-b", label: "photo", index: 2, data: [2]))) == refusal)
+        #expect(function.invoke(asCamA(.end(machineId: "cam-b", label: "photo", total: 2, sha256: nil, contentType: nil)))
+            == refusal)
+        // Spellings that are not cam-a's own: other case, a look-alike canonically equal to "cam-K".
+        #expect(function.invoke(PieceEvents.piece("cam-b", "photo", 1, [1]).replacingOccurrences(of: #""thing":"cam-b""#,
+                                                                                              with: #""thing":"CAM-B""#))
+            == PieceEvents.invalid(MalformedPieceEvents.impersonation(machineId: "cam-b", thing: "CAM-B")))
+        #expect(function.invoke(PieceEvents.piece("cam-K", "photo", 1, [1]).replacingOccurrences(of: #""thing":"cam-K""#,
+                                                                                              with: "\"thing\":\"cam-\u{212A}\""))
+            == PieceEvents.invalid(MalformedPieceEvents.impersonation(machineId: "cam-K", thing: "cam-\\u{212A}")))
+        #expect(try stack.items(id).isEmpty, "nothing stored for cam-b")
+        #expect(try stack.items("cam-K/photo").isEmpty)
+        #expect(try stack.drainQueue().isEmpty, "no reassembly requested")
+
+        // cam-b itself: its pieces store (no planted conflict), its END asks for reassembly.
+        #expect(function.invoke(PieceEvents.piece("cam-b", "photo", 1, [1])) == PieceEvents.answer(id, piece: 1, "stored"))
+        #expect(function.invoke(PieceEvents.piece("cam-b", "photo", 2, [2])) == PieceEvents.answer(id, piece: 2, "stored"))
+        #expect(function.invoke(PieceEvents.end("cam-b", "photo", total: 2)) == PieceEvents.answer(id, piece: 0, "reassembly-requested"))
+        #expect(try stack.items(id).compactMap { $0["piece"]?.int } == [0, 1, 2])
+        #expect(try stack.reassemblyRequests() == [ReassemblyRequest(machineId: "cam-b", label: "photo", pieces: 2, sha256: nil)])
+        #expect(function.process.log.contains("differs from `thing` \\\"cam-a\\\""), "the refusal is logged")
     }
 
     @Test func pieceAboveTheRecordedTotalIsRefused() throws {

@@ -99,13 +99,36 @@ final class PieceStorageFunction {
     }
 }
 
+/// template.yaml's PiecesTopicRule, run as the local stack runs it: what piece-storage gets for a device's
+/// message on its topic.
+enum PiecesRule {
+    static let rule: IoTRuleSQL = {
+        let template = try! LocalTemplate.load(LocalTemplateTests.root.appendingPathComponent("template.yaml").path)
+        let storage = try! LocalFunction.all(in: template, ids: [:]).first { $0.executable == "piece-storage" }!
+        return storage.iotRules[0]
+    }()
+
+    /// The event for `payload` published on `<PiecesTopic>/<thing>` (the default prefix).
+    static func event(_ payload: [UInt8], from thing: String) throws -> [UInt8] {
+        try rule.event(topic: "tessera/pieces/\(thing)", payload: payload)
+    }
+
+    /// The event for a device's message published on its own topic (the one its machine_id names).
+    static func event(ofOwn message: String) throws -> [UInt8] {
+        let fields = try JSONSerialization.jsonObject(with: Data(message.utf8)) as? [String: Any]
+        return try event(Array(message.utf8), from: fields?["machine_id"] as? String ?? "")
+    }
+}
+
 enum PieceEvents {
+    /// The events the IoT rule makes of a device's messages on its own topic (`thing` = machine id).
     static func piece(_ machineId: String, _ label: String, _ index: Int, _ data: [UInt8]) -> String {
-        IoTPieceMessage.piece(machineId: machineId, label: label, index: index, data: data).json
+        IoTPieceMessage.piece(machineId: machineId, label: label, index: index, data: data).event(thing: machineId)
     }
 
     static func end(_ machineId: String, _ label: String, total: Int, sha256: String? = nil) -> String {
-        IoTPieceMessage.end(machineId: machineId, label: label, total: total, sha256: sha256, contentType: nil).json
+        IoTPieceMessage.end(machineId: machineId, label: label, total: total, sha256: sha256, contentType: nil)
+            .event(thing: machineId)
     }
 
     /// The exact body piece storage answers with.

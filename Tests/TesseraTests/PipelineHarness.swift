@@ -60,9 +60,10 @@ final class PipelineHarness {
         processorAPI.stop()
     }
 
-    /// Invokes piece-storage as the IoT rule would.
+    /// Invokes piece-storage as the IoT rule would for a device's message on its own topic.
     func deliver(_ message: String) -> LocalRuntimeAPI.Outcome? {
-        storageAPI.invoke(Array(message.utf8), timeout: 30)
+        guard let event = try? PiecesRule.event(ofOwn: message) else { return nil }
+        return storageAPI.invoke(event, timeout: 30)
     }
 
     typealias Poll = EventSourceMapping.Poll

@@ -609,13 +609,17 @@ struct AttackLoggerTests {
                            "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_ENDPOINT_URL": "http://127.0.0.1:1"]
         let function = try FunctionProcess.start("piece-storage", environment: environment)
         defer { function.terminate() }
-        let event = #"{"machine_id":"cam\r\n2030-01-01T00:00:00.000Z\tforged-request\tINFO\tpiece 1 of cam-1/photo stored","label":"photo","count":1,"data":"/9j/4AAQ"}"#
-        let outcome = api.invoke(bytes(event), timeout: 10)
-        guard case let .error(type, _, _)? = outcome else {
-            Issue.record("expected an error post, got \(String(describing: outcome))")
-            return
+        // In machine_id (echoed by the identifier rule's error), and in thing (echoed by the mismatch's).
+        for event in [#"{"thing":"cam-1","machine_id":"cam\r\n2030-01-01T00:00:00.000Z\tforged-request\tINFO\tpiece 1 of cam-1/photo stored","label":"photo","count":1,"data":"/9j/4AAQ"}"#,
+                      #"{"thing":"cam\r\n2030-01-01T00:00:00.000Z\tforged-request\tINFO\tpiece 1 of cam-1/photo stored","machine_id":"cam-1","label":"photo","count":1,"data":"/9j/4AAQ"}"#] {
+            let outcome = api.invoke(bytes(event), timeout: 10)
+            guard case let .error(type, message, _)? = outcome else {
+                Issue.record("expected an error post, got \(String(describing: outcome))")
+                return
+            }
+            #expect(type == "Tessera.InvalidEvent")
+            #expect(message.contains("forged-request"), "the value is named in the error: \(message)")
         }
-        #expect(type == "Tessera.InvalidEvent")
         usleep(200_000)
         // Lines as Lambda splits stderr: at every LF byte.
         let lines = Array(function.log.utf8).split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }

@@ -16,7 +16,7 @@ struct RuntimeProcessTests {
          "AWS_LAMBDA_LOG_FORMAT": "JSON"]
     }
 
-    static let validPiece = Array(#"{"machine_id":"cam-1","label":"photo","count":1,"data":"/9j/4AAQ"}"#.utf8)
+    static let validPiece = Array(#"{"thing":"cam-1","machine_id":"cam-1","label":"photo","count":1,"data":"/9j/4AAQ"}"#.utf8)
 
     /// Waits until the function is blocked on its first `/next`.
     func waitForPoll(_ api: LocalRuntimeAPI) {
@@ -139,7 +139,7 @@ struct RuntimeProcessTests {
         defer { function.terminate() }
         waitForPoll(api)
         let start = UTCTime.nowMilliseconds()
-        let end = #"{"machine_id":"cam-1","label":"photo","count":3,"data":"END"}"#
+        let end = #"{"thing":"cam-1","machine_id":"cam-1","label":"photo","count":3,"data":"END"}"#
         guard case let .error(type, message, _)? = api.invoke(Array(end.utf8), timeout: 10) else {
             Issue.record("expected an error post\n\(function.log)")
             return

@@ -9,8 +9,10 @@ public struct LocalFunction: Sendable {
     public let timeoutSeconds: Int
     /// SQS queues (URLs) it is mapped to, with their batch sizes.
     public let queues: [(url: String, batchSize: Int)]
-    /// MQTT topic filters of IoT rules (`SELECT * FROM 'tessera/pieces'`).
-    public let iotTopics: [String]
+    /// The IoT rules that invoke it, their SQL parsed (a rule the local stack cannot run stops `local up`).
+    public let iotRules: [IoTRuleSQL]
+    /// The rules' MQTT topic filters (`tessera/pieces/+`).
+    public var iotTopics: [String] { iotRules.map(\.topicFilter) }
     /// Whether an HTTP API routes to it.
     public let servesHTTP: Bool
 
@@ -24,7 +26,7 @@ public struct LocalFunction: Sendable {
                 // the function falls back to its local behaviour (picture-api: a key per process).
                 if !text.contains("{{resolve:") { environment[name] = text }
             }
-            var queues: [(String, Int)] = [], topics: [String] = [], http = false
+            var queues: [(String, Int)] = [], rules: [IoTRuleSQL] = [], http = false
             for (_, event) in (function.properties["Events"]?.map ?? [:]).sorted(by: { $0.key < $1.key }) {
                 let properties = event["Properties"]
                 switch event["Type"]?.string {
@@ -37,7 +39,7 @@ public struct LocalFunction: Sendable {
                     guard let logical, let url = ids[logical.logicalId] else { continue }
                     queues.append((url, Int(properties?["BatchSize"]?.string ?? "10") ?? 10))
                 case "IoTRule":
-                    if let topic = try topicFilter(properties?["Sql"], template, ids) { topics.append(topic) }
+                    if let rule = try rule(properties, "\(function.logicalId)'s IoTRule event", template, ids) { rules.append(rule) }
                 case "HttpApi", "Api":
                     http = true
                 default:
@@ -45,29 +47,39 @@ public struct LocalFunction: Sendable {
                 }
             }
             // Standalone rules (the template's, for their error action) that invoke this function.
-            for rule in template.resources(ofType: "AWS::IoT::TopicRule") {
-                let payload = rule.properties["TopicRulePayload"]
+            for topicRule in template.resources(ofType: "AWS::IoT::TopicRule") {
+                let payload = topicRule.properties["TopicRulePayload"]
                 let invokes = (payload?["Actions"]?.list ?? []).contains { action in
                     guard case let .function("Fn::GetAtt", .list(parts))? = action["Lambda"]?["FunctionArn"] else { return false }
                     return parts.first?.string == function.logicalId
                 }
-                if invokes, let topic = try topicFilter(payload?["Sql"], template, ids) { topics.append(topic) }
+                if invokes, let parsed = try rule(payload, topicRule.logicalId, template, ids) { rules.append(parsed) }
             }
             let globals = 128
             return LocalFunction(
                 logicalId: function.logicalId, executable: executableName(function.logicalId), environment: environment,
                 memoryMB: Int(try function.properties["MemorySize"].map { try template.string($0, identifiers: ids) } ?? "") ?? globals,
                 timeoutSeconds: Int(try function.properties["Timeout"].map { try template.string($0, identifiers: ids) } ?? "") ?? 3,
-                queues: queues, iotTopics: topics, servesHTTP: http)
+                queues: queues, iotRules: rules, servesHTTP: http)
         }
     }
 
-    /// The topic filter of a rule's `SELECT ... FROM 'topic'`.
-    static func topicFilter(_ sql: TemplateValue?, _ template: LocalTemplate, _ ids: [String: String]) throws -> String? {
-        guard let sql else { return nil }
+    /// A rule's `Sql` (with its `AwsIotSqlVersion`) parsed; a rule the local stack cannot run is a
+    /// `LocalUpError` naming it, never a guess.
+    static func rule(_ properties: TemplateValue?, _ name: String, _ template: LocalTemplate,
+                     _ ids: [String: String]) throws -> IoTRuleSQL? {
+        guard let sql = properties?["Sql"] else { return nil }
         let text = try template.string(sql, identifiers: ids)
-        guard let from = text.range(of: "FROM '"), let end = text[from.upperBound...].firstIndex(of: "'") else { return nil }
-        return String(text[from.upperBound..<end])
+        let version = try properties?["AwsIotSqlVersion"].map { try template.string($0, identifiers: ids) }
+        // The subset run locally means the same in both released SQL versions; "beta" may change.
+        if let version, !["2015-10-08", "2016-03-23"].contains(version) {
+            throw LocalUpError("\(name): AwsIotSqlVersion \(version) is not run locally (2016-03-23 or 2015-10-08)")
+        }
+        do {
+            return try IoTRuleSQL(text)
+        } catch {
+            throw LocalUpError("\(name): \(error)")
+        }
     }
 
     static func executableName(_ logicalId: String) -> String {

@@ -92,19 +92,30 @@ public final class LocalStack: @unchecked Sendable {
 
     /// The functions IoT rules invoke for messages on `topic` (MQTT topic filter matching).
     public func iotFunctions(for topic: String) -> [LocalFunction] {
-        functions.filter { $0.iotTopics.contains { Self.matches(filter: $0, topic: topic) } }
+        functions.filter { $0.iotRules.contains { $0.matches(topic: topic) } }
     }
 
-    /// What an IoT rule with `SELECT *` does with a message: invoke each function once, asynchronously
-    /// (Lambda's async invocation: the message's JSON is the event). Only queues: outcomes are looked at
-    /// by one thread a function, so a flood of messages costs no thread each.
+    /// What the IoT rules do with a message on `topic`: each rule whose FROM filter matches builds its
+    /// event as its SELECT says (`IoTRuleSQL.event`: the named fields, `topic(N) AS name`) and invokes
+    /// its function once, asynchronously (Lambda's async invocation). A message a rule cannot build an
+    /// event from is logged and not delivered, as AWS sends a rule's failures to its error action. Only
+    /// queues: outcomes are looked at by one thread a function, so a flood of messages costs no thread each.
     public func deliverIoT(topic: String, payload: [UInt8]) {
-        for function in iotFunctions(for: topic) {
+        for function in functions {
             guard let runtime = runtimes[function.logicalId] else { continue }
-            let id = runtime.enqueue(payload)
-            state.withLock {
-                iotPending[function.logicalId, default: []].append(id)
-                state.broadcast()
+            for rule in function.iotRules where rule.matches(topic: topic) {
+                let event: [UInt8]
+                do {
+                    event = try rule.event(topic: topic, payload: payload)
+                } catch {
+                    log("[iot-rule] \(function.executable) not invoked: \(error)")
+                    continue
+                }
+                let id = runtime.enqueue(event)
+                state.withLock {
+                    iotPending[function.logicalId, default: []].append(id)
+                    state.broadcast()
+                }
             }
         }
     }
@@ -195,13 +206,5 @@ public final class LocalStack: @unchecked Sendable {
     }
 
     /// MQTT topic filter matching: `+` one level, `#` the rest.
-    static func matches(filter: String, topic: String) -> Bool {
-        let f = filter.split(separator: "/", omittingEmptySubsequences: false)
-        let t = topic.split(separator: "/", omittingEmptySubsequences: false)
-        for (i, part) in f.enumerated() {
-            if part == "#" { return true }
-            guard i < t.count, part == "+" || part == t[i] else { return false }
-        }
-        return f.count == t.count
-    }
+    static func matches(filter: String, topic: String) -> Bool { IoTRuleSQL.matches(filter: filter, topic: topic) }
 }

@@ -213,7 +213,10 @@ public struct LocalTemplate: Sendable {
             out += rest[..<open.lowerBound]
             guard let close = rest[open.upperBound...].firstIndex(of: "}") else { throw TemplateError.unresolvable("Sub \(text)") }
             let name = String(rest[open.upperBound..<close])
-            if let value = variables[name] {
+            if name.hasPrefix("!") {
+                // `${!Literal}` writes `${Literal}` (IoT policy variables such as ${iot:ClientId}).
+                out += "${" + name.dropFirst() + "}"
+            } else if let value = variables[name] {
                 out += value
             } else if let dot = name.firstIndex(of: "."), !name.hasPrefix("AWS::") {
                 out += try attribute(String(name[..<dot]), String(name[name.index(after: dot)...]), ids)

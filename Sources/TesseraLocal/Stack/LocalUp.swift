@@ -10,6 +10,11 @@ public final class LocalUp: @unchecked Sendable {
     public private(set) var mqttAddress = ""
     public let emulatorURL: String
     public private(set) var iotTopics: [String] = []
+    /// What the template's IoT policies let a device publish to, `%c` for its client id (`tessera/pieces/%c`).
+    public private(set) var devicePublishPatterns: [String] = []
+    /// The IoT rules' subscriber's password on the local broker: a fresh one each run.
+    private let bridgeCredentials = MQTTClient.Credentials(username: "tessera-local-iot-rules",
+                                                            password: hexString(randomBytes(16)))
     public private(set) var environment: [String: String] = [:]
     /// The user `up` made in the template's user pool, and its password.
     public private(set) var demoUser: (name: String, password: String)?
@@ -52,6 +57,7 @@ public final class LocalUp: @unchecked Sendable {
             let aws = AWSClient(config: try AWSConfig.fromEnvironment(Environment(env)), retryPolicy: RetryPolicy(baseDelay: 0.1))
             let ids = try LocalResources.provision(template, aws: aws)
             let functions = try LocalFunction.all(in: template, ids: ids)
+            devicePublishPatterns = try LocalDevicePolicy.publishPatterns(in: template, ids: ids)
             // A local-only queue subscribed to every topic, so `tessera local status` can show the notifications.
             let sqs = SQSClient(aws: aws), sns = SNSClient(aws: aws)
             let watch = try sqs.createQueue(name: "\(template.stackName)-notifications")
@@ -69,7 +75,10 @@ public final class LocalUp: @unchecked Sendable {
             let stack = try LocalStack(functions: functions, code: code, environment: env,
                                        apiPort: apiPort, apiAccess: access, logDirectory: "\(stateDirectory)/logs", log: log)
             self.stack = stack
-            let broker = try MosquittoBroker()
+            // The devices' IoT policy, enforced: each client publishes only where the policy lets its
+            // thing (here: its client id) publish; only the rules' subscriber reads.
+            let broker = try MosquittoBroker(accessControl: .init(publishPatterns: devicePublishPatterns,
+                                                                  reader: bridgeCredentials))
             self.broker = broker
             mqttAddress = broker.url
             iotTopics = Array(Set(functions.flatMap(\.iotTopics))).sorted()
@@ -96,13 +105,15 @@ public final class LocalUp: @unchecked Sendable {
     }
 
     /// The IoT rules' stand-in: a subscriber on the rules' topics with a client id of its own (a device
-    /// reusing it would take the session over), handing each message to the stack.
+    /// reusing it would take the session over) and the broker's one reading account, handing each message
+    /// to the stack.
     private func connectBridge() throws {
         guard let broker, let stack else { return }
-        let client = try MQTTClient(broker: broker.url, clientId: "tessera-local-iot-rules-\(getpid())-\(monotonicNanoseconds() % 1_000_000)")
+        let client = try MQTTClient(broker: broker.url, clientId: "tessera-local-iot-rules-\(getpid())-\(monotonicNanoseconds() % 1_000_000)",
+                                    credentials: bridgeCredentials)
         for topic in iotTopics {
-            // The rule's `SELECT *`: the message's JSON is the event (deliverIoT only queues, so the
-            // client's network thread is never held up).
+            // deliverIoT builds each rule's event from the topic and the message as its SELECT says, and
+            // only queues it, so the client's network thread is never held up.
             try client.subscribe(topic, qos: 1) { topic, payload in stack.deliverIoT(topic: topic, payload: payload) }
         }
         lock.withLock { bridge = client }
@@ -170,6 +181,12 @@ public final class LocalUp: @unchecked Sendable {
 public struct LocalUpError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// `count` random bytes (the system's generator).
+func randomBytes(_ count: Int) -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
 }
 
 func shellQuoted(_ text: String) -> String { "'" + text.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'" }
