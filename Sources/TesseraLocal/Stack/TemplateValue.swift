@@ -40,14 +40,14 @@ public indirect enum TemplateValue: Sendable, Equatable {
         self = value
     }
 
-    subscript(key: String) -> TemplateValue? {
+    public subscript(key: String) -> TemplateValue? {
         if case let .map(map) = self { return map[key] }
         return nil
     }
 
-    var string: String? { if case let .string(text) = self { text } else { nil } }
-    var list: [TemplateValue]? { if case let .list(items) = self { items } else { nil } }
-    var map: [String: TemplateValue]? { if case let .map(map) = self { map } else { nil } }
+    public var string: String? { if case let .string(text) = self { text } else { nil } }
+    public var list: [TemplateValue]? { if case let .list(items) = self { items } else { nil } }
+    public var map: [String: TemplateValue]? { if case let .map(map) = self { map } else { nil } }
 }
 
 /// Why template.yaml could not be read or resolved; the message names the resource or function.
