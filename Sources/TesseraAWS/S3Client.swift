@@ -24,6 +24,8 @@ public struct S3Client {
         public let contentType: String?
         /// `x-amz-meta-*` values by their lower-case name (without the prefix).
         public let metadata: [String: String]
+        /// The version this is, in a versioned bucket (`x-amz-version-id`; nil otherwise, or "null").
+        public var versionId: String? = nil
     }
 
     /// How an upload asks S3 to verify what it received.
@@ -101,8 +103,9 @@ public struct S3Client {
         for field in headers where field.name.asciiLowercased.hasPrefix("x-amz-meta-") {
             metadata[String(field.name.asciiLowercased.dropFirst("x-amz-meta-".count))] = field.value
         }
+        let version = headers["x-amz-version-id"]
         return ObjectHead(size: size, etag: unquoted(headers["etag"] ?? ""), contentType: headers["content-type"],
-                          metadata: metadata)
+                          metadata: metadata, versionId: version == "null" || version?.isEmpty == true ? nil : version)
     }
 
     static func unquoted(_ etag: String) -> String {

@@ -54,13 +54,19 @@ struct OriginalProcessor {
                 return .skipped("\(event.key) is gone (deleted after the event)")
             }
             let writer = Self.writer(head)
-            if let refusal = try pictures.refusal(of: writer, for: picture) { return try refuse(picture, event, writer, refusal) }
+            if let refusal = try pictures.refusal(of: writer, for: picture) {
+                return try refuse(picture, event, version: event.versionId ?? head.versionId, writer, refusal)
+            }
             let refusal = ImagingError.inputTooLarge(bytes: event.size ?? limit + 1, limit: limit)
             return try fail(picture, version, event, refusal, head: head, writer: writer)
         }
         // Whose it is, before a pixel is decoded: the metadata the presigned form pinned or the reassembler wrote.
+        // The version fetched: the event's, or (where events carry none, as the emulator's) the one S3 answered with.
+        let versionId = event.versionId ?? object.head.versionId
         let writer = Self.writer(object.head)
-        if let refusal = try pictures.refusal(of: writer, for: picture) { return try refuse(picture, event, writer, refusal) }
+        if let refusal = try pictures.refusal(of: writer, for: picture) {
+            return try refuse(picture, event, version: versionId, writer, refusal)
+        }
         // S3 keys stop at 1024 bytes: a rendition's key is its name, a slash and the original's key.
         if let longest = config.renditions.map(\.name).max(by: { $0.utf8.count < $1.utf8.count }),
            longest.utf8.count + 1 + event.key.utf8.count > Self.maxKeyBytes {
@@ -110,7 +116,7 @@ struct OriginalProcessor {
         switch try pictures.record(picture, version, item, writer: writer) {
         case .recorded: break
         case .superseded: return .skipped("a newer version of \(event.key) was recorded meanwhile")
-        case let .refused(refusal): return try refuse(picture, event, writer, refusal)
+        case let .refused(refusal): return try refuse(picture, event, version: versionId, writer, refusal)
         }
         try notifier.ready(picture, bucket: config.renditionsBucket, renditions: summaries)
         try pictures.markNotified(picture, version)
@@ -130,9 +136,9 @@ struct OriginalProcessor {
         switch try pictures.record(picture, version, item, writer: writer) {
         case .recorded: break
         case .superseded: return .skipped("a newer version of \(event.key) was recorded meanwhile")
-        case let .refused(refusal): return try refuse(picture, event, writer, refusal)
+        case let .refused(refusal): return try refuse(picture, event, version: event.versionId ?? head?.versionId, writer, refusal)
         }
-        if notJPEG { try s3.deleteObject(bucket: event.bucket, key: event.key, versionId: event.versionId) }
+        if notJPEG { try s3.deleteObject(bucket: event.bucket, key: event.key, versionId: event.versionId ?? head?.versionId) }
         try notifier.failed(picture, errorType: error.errorType, message: error.description)
         try pictures.markNotified(picture, version)
         return .failed(errorType: error.errorType)
@@ -140,10 +146,10 @@ struct OriginalProcessor {
 
     /// Deletes a version its writer could not make the picture; a device's picture refused for its owner
     /// is notified (the device cannot be told otherwise), a spent upload only logged.
-    private func refuse(_ picture: PictureKey, _ event: S3ObjectEvent, _ writer: PicturesTable.Writer,
+    private func refuse(_ picture: PictureKey, _ event: S3ObjectEvent, version: String?, _ writer: PicturesTable.Writer,
                         _ refusal: PicturesTable.Refusal) throws -> Outcome {
-        if event.versionId != nil {
-            try s3.deleteObject(bucket: event.bucket, key: event.key, versionId: event.versionId)
+        if let version {
+            try s3.deleteObject(bucket: event.bucket, key: event.key, versionId: version)
         } else {
             log("\(event.key): refused, and left in place: the bucket is not versioned, so deleting it would delete the picture")
         }
@@ -178,6 +184,8 @@ struct OriginalProcessor {
         if let etag = head?.etag ?? event.eTag { item["etag"] = .s(etag) }
         if let sha = head?.metadata["sha256"] { item["sha256"] = .s(sha) }
         if let sequencer = event.sequencer { item["sequencer"] = .s(sequencer) }
+        // Downloads name this version: a later object at the key, refused or not yet processed, is never served as it.
+        if let version = event.versionId ?? head?.versionId { item["versionId"] = .s(version) }
         return item
     }
 }

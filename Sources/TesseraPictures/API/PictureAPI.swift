@@ -182,7 +182,7 @@ public struct PictureAPI {
         var urls: [String] = []
         if item["status"]?.string == "ready", let key = item["key"]?.string {
             let bucket = item["bucket"]?.string ?? config.originalsBucket
-            urls.append("\"original\":" + jsonQuoted(try download(bucket: bucket, key: key, name: name)))
+            urls.append("\"original\":" + jsonQuoted(try download(bucket: bucket, key: key, name: name, version: item["versionId"]?.string)))
             if case let .m(renditions)? = item["renditions"] {
                 for rendition in renditions.keys.sorted() {
                     guard case let .m(fields)? = renditions[rendition], let key = fields["key"]?.string else { continue }
@@ -201,7 +201,9 @@ public struct PictureAPI {
 
     /// A presigned GET that tells the browser, signed, that it is a JPEG to show, named after the picture
     /// (whatever Content-Type or Content-Disposition the object was stored with).
-    func download(bucket: String, key: String, name: String) throws -> String {
+    /// `version`: the object version that was processed, so a later upload at the key (refused, or not yet
+    /// processed) is never what the picture's link serves.
+    func download(bucket: String, key: String, name: String, version: String? = nil) throws -> String {
         var file = String(name.unicodeScalars.filter { scalar in
             scalar.isASCII && (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || "._-".unicodeScalars.contains(scalar))
         }.map(Character.init))
@@ -209,7 +211,7 @@ public struct PictureAPI {
         return try presigner.getURL(bucket: bucket, key: key, expires: config.downloadURLSeconds, responseHeaders: [
             ("response-content-disposition", "inline; filename=\"\(file.prefix(100)).jpg\""),
             ("response-content-type", "image/jpeg"),
-        ])
+        ] + (version.map { [("versionId", $0)] } ?? []))
     }
 
     /// A query parameter sent at most once.

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+import TesseraAWS
+import TesseraLocal
+import TesseraPictures
+import TesseraSupport
+
+/// What picture-processor does with objects whose writer may not make the picture, in a versioned
+/// originals bucket as the template makes it: the real processor binary, the emulator's own S3
+/// notifications (which carry no version id: the processor uses the version S3 answered with).
+@Suite(.serialized)
+final class UploadOwnershipTests {
+    let h: PipelineHarness
+    let table: PicturesTable
+    static let photo = (try? Fixtures.bytes("photos/fresh-flower.jpg")) ?? []
+    static let other = (try? Fixtures.bytes("photos/ladybird-420.jpg")) ?? []
+
+    init() throws {
+        h = try PipelineHarness()
+        try h.s3.enableVersioning(bucket: h.originals)
+        table = PicturesTable(table: h.picturesTable, db: h.db)
+    }
+    deinit { h.stop() }
+
+    /// Writes an object as a presigned upload of `owner` with upload id `upload` writes it, then lets the
+    /// processor take the bucket's notification.
+    func upload(_ key: String, _ bytes: [UInt8], metadata: [String: String]) throws {
+        try h.s3.putObject(bucket: h.originals, key: key, body: bytes, contentType: "image/jpeg", metadata: metadata)
+        let polls = try h.drain(h.resizeQueue)
+        #expect(polls.allSatisfy { $0.failed.isEmpty }, "\(h.logs)")
+    }
+
+    func current(_ key: String) throws -> [UInt8]? {
+        try? h.s3.getObject(bucket: h.originals, key: key, maxBytes: 1 << 24).bytes
+    }
+
+    @Test func aPresignedUploadMakesOnePictureOnce() throws {
+        let picture = PictureKey(collection: "bar", name: "one")
+        #expect(try table.claim(picture, owner: "user:ana", upload: "u1"))
+        try upload("bar/one.jpg", Self.photo, metadata: ["source": "upload", "owner": "user:ana", "upload": "u1"])
+        let made = try #require(try h.picture("bar", "one"))
+        #expect(made["status"] == .s("ready") && made["owner"] == .s("user:ana"), "\(made)")
+        #expect(made["pendingUpload"] == nil, "the upload is spent")
+        #expect(made["versionId"] != nil, "downloads name the version processed")
+        #expect(events(try h.notifications(), "picture.ready").count == 1)
+
+        // The same form again (its policy still valid): a new version, refused, deleted, never decoded.
+        try upload("bar/one.jpg", Self.other, metadata: ["source": "upload", "owner": "user:ana", "upload": "u1"])
+        #expect(try current("bar/one.jpg") == Self.photo, "the refused version is gone; the first is current again")
+        #expect(try h.picture("bar", "one") == made)
+        #expect(events(try h.notifications(), "picture.ready").isEmpty)
+        #expect(h.logs.contains("this presigned upload was used already or replaced by a newer one"), "\(h.logs)")
+        #expect(!h.logs.contains("ladybird"), "nothing of it was read")
+
+        // Another owner's object at the name (a form obtained before the claim, say): refused the same way.
+        try upload("bar/one.jpg", Self.other, metadata: ["source": "upload", "owner": "user:ben", "upload": "u1"])
+        #expect(try current("bar/one.jpg") == Self.photo)
+        #expect(try h.picture("bar", "one") == made)
+    }
+
+    @Test func aDevicesPictureNeverReplacesAUsersAndIsToldSo() throws {
+        #expect(try table.claim(PictureKey(collection: "cam-1", name: "snap"), owner: "user:ana", upload: "u1"))
+        try upload("cam-1/snap.jpg", Self.photo, metadata: ["source": "upload", "owner": "user:ana", "upload": "u1"])
+        _ = try h.notifications()
+        try upload("cam-1/snap.jpg", Self.other, metadata: ["source": "iot", "owner": "device:cam-1", "sha256": "x"])
+        #expect(try current("cam-1/snap.jpg") == Self.photo)
+        #expect(try h.picture("cam-1", "snap")?["owner"] == .s("user:ana"))
+        let failed = events(try h.notifications(), "picture.failed")
+        #expect(failed.count == 1 && (failed.first?["error"] as? [String: String])?["type"] == "Tessera.NotOwner", "\(failed)")
+        // And a user's upload never replaces a device's picture.
+        try upload("cam-2/snap.jpg", Self.photo, metadata: ["source": "iot", "owner": "device:cam-2", "sha256": "x"])
+        #expect(try h.picture("cam-2", "snap")?["owner"] == .s("device:cam-2"))
+        #expect(try !table.claim(PictureKey(collection: "cam-2", name: "snap"), owner: "user:ana", upload: "u2"))
+        try upload("cam-2/snap.jpg", Self.other, metadata: ["source": "upload", "owner": "user:ana", "upload": "u2"])
+        #expect(try current("cam-2/snap.jpg") == Self.photo)
+    }
+
+    @Test func anUploadThatIsNotAJPEGIsRecordedThenDeleted() throws {
+        #expect(try table.claim(PictureKey(collection: "bar", name: "page"), owner: "user:ana", upload: "u7"))
+        try upload("bar/page.jpg", Array("<html><script>alert(1)</script></html>".utf8),
+                   metadata: ["source": "upload", "owner": "user:ana", "upload": "u7"])
+        let item = try #require(try h.picture("bar", "page"))
+        #expect(item["status"] == .s("failed") && item["originalDeleted"] == .bool(true), "\(item)")
+        #expect(try current("bar/page.jpg") == nil, "no longer served from the bucket")
+        #expect(events(try h.notifications(), "picture.failed").count == 1)
+    }
+
+    func events(_ list: [(event: String, message: [String: Any])], _ kind: String) -> [[String: Any]] {
+        list.filter { $0.event == kind }.map(\.message)
+    }
+}
