@@ -37,6 +37,9 @@ extension Local {
             say("MQTT:     \(up.mqttAddress) (a device publishes only to \(deviceTopics.joined(separator: ", ")); "
                 + "the rules read \(up.iotTopics.joined(separator: ", ")))")
             say("emulator: \(up.emulatorURL) (no signature checking: browsers' presigned POSTs need that)")
+            if let (user, password) = up.demoUser {
+                say("sign in:  \(user) / \(password) (a user of the template's user pool, made for this run)")
+            }
             say("send a photo: tessera send PHOTO --broker \(up.mqttAddress) --machine-id cam-1 --label my-photo")
             say("variables: source \(state)/up.env; stop: Ctrl-C or tessera local down")
             var received: Int32 = 0
