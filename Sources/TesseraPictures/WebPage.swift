@@ -28,7 +28,7 @@ main { display: grid; gap: 1rem; padding: 1rem; max-width: 75rem; margin: 0 auto
 @media (min-width: 50rem) { main { grid-template-columns: 20rem minmax(0, 1fr); align-items: start; } }
 .panel { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 1rem; }
 label { display: block; font-weight: 600; font-size: .9rem; margin: .75rem 0 .25rem; }
-input[type="text"] { width: 100%; font: inherit; padding: .5rem .6rem; border: 1px solid var(--line);
+input[type="text"], input[type="password"] { width: 100%; font: inherit; padding: .5rem .6rem; border: 1px solid var(--line);
   border-radius: 6px; background: var(--bg); color: var(--fg); }
 input[aria-invalid="true"] { border-color: var(--error); }
 button { font: inherit; padding: .5rem 1rem; border-radius: 6px; border: 1px solid var(--accent);
@@ -82,6 +82,7 @@ dd { margin: 0; overflow-wrap: anywhere; }
 .error-text { color: var(--error); }
 header { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: center; gap: .5rem 1rem; }
 #signin-form { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; }
+[hidden] { display: none !important; }
 #signin-form label { margin: 0 0 .15rem; }
 #signed-in { display: flex; gap: .75rem; align-items: center; }
 </style>

@@ -41,6 +41,15 @@ struct WebPageBrowserTests {
         try browser.click(try browser.find("#signin"))
         let who = try browser.find("#who")
         try browser.wait(until: "the page says who is signed in", timeout: 20) { try browser.text(who) == "pat" }
+        // Signed in, the form is gone (an author style once kept it on screen despite `hidden`), and the
+        // password is nowhere: not in the field, the URL or storage; the token is in this tab's session only.
+        let state = try browser.executeScript("""
+            return [getComputedStyle(document.querySelector('#signin-form')).display, document.querySelector('#password').value,
+                    location.href, JSON.stringify(localStorage), sessionStorage.getItem('tessera.token') ? 'token' : 'none'];
+            """, []) as? [Any]
+        #expect(state?[0] as? String == "none" && state?[1] as? String == "", "\(state ?? [])")
+        #expect(!(state?[2] as? String ?? "").contains(Self.password) && !(state?[3] as? String ?? "").contains(Self.password))
+        #expect(state?[4] as? String == "token")
     }
 
     func save(_ png: [UInt8], _ name: String) throws -> String {
