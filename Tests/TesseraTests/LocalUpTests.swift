@@ -45,6 +45,21 @@ struct LocalUpTests {
         }
     }
 
+    /// Starts `tessera local up` on `state` (with `arguments` added) and waits for its up.env: the process
+    /// and the stack's variables (empty when it exited or did not come up in 60 s).
+    static func startUp(state: String, _ arguments: [String] = []) throws -> (ChildProcess, [String: String]) {
+        let tool = FunctionProcess.binDirectory.appendingPathComponent("tessera").path
+        let up = try ChildProcess([tool, "local", "up", "--port", "0", "--state", state,
+                                   "--template", root.appendingPathComponent("template.yaml").path,
+                                   "--emulator", root.appendingPathComponent(".venv/bin/moto_server").path] + arguments,
+                                  environment: ProcessInfo.processInfo.environment, logPath: state + ".log")
+        var variables: [String: String] = [:]
+        for _ in 0..<600 where variables["TESSERA_MQTT"] == nil && up.waitForExit(timeout: 0.1) == nil {
+            variables = exports(state + "/up.env")
+        }
+        return (up, variables)
+    }
+
     /// An ID token of the user `local up` made (TESSERA_USER), signed in as the page does, from up.env's variables.
     static func signIn(_ variables: [String: String]) throws -> String {
         let config = try AWSConfig.fromEnvironment(Environment(variables))
@@ -68,17 +83,8 @@ struct LocalUpTests {
 
     @Test func aPhotoSentOverMQTTComesOutAndDownLeavesNothingBehind() throws {
         let state = NSTemporaryDirectory() + "tessera-up-\(UUID().uuidString)"
-        let tool = FunctionProcess.binDirectory.appendingPathComponent("tessera").path
-        let up = try ChildProcess([tool, "local", "up", "--port", "0", "--state", state,
-                                   "--template", Self.root.appendingPathComponent("template.yaml").path,
-                                   "--emulator", Self.root.appendingPathComponent(".venv/bin/moto_server").path],
-                                  environment: ProcessInfo.processInfo.environment, logPath: state + ".log")
+        let (up, variables) = try Self.startUp(state: state)
         defer { up.terminate() }
-        var variables: [String: String] = [:]
-        for _ in 0..<600 where variables["TESSERA_MQTT"] == nil {
-            if up.waitForExit(timeout: 0.1) != nil { Issue.record("local up exited: \(up.log)"); return }
-            variables = Self.exports(state + "/up.env")
-        }
         let mqtt = try #require(variables["TESSERA_MQTT"], "no up.env: \(up.log)")
         let page = try #require(variables["TESSERA_PAGE_URL"])
         let emulator = try #require(variables["AWS_ENDPOINT_URL"])

@@ -19,17 +19,8 @@ struct PackagedFunctionsTests {
                          "no \(packages)/\(function).zip: run scripts/package provided.al2023 first (scripts/test does)")
         }
         let state = NSTemporaryDirectory() + "tessera-zips-\(UUID().uuidString)"
-        let tool = FunctionProcess.binDirectory.appendingPathComponent("tessera").path
-        let up = try ChildProcess([tool, "local", "up", "--port", "0", "--state", state, "--package", packages,
-                                   "--template", Self.root.appendingPathComponent("template.yaml").path,
-                                   "--emulator", Self.root.appendingPathComponent(".venv/bin/moto_server").path],
-                                  environment: ProcessInfo.processInfo.environment, logPath: state + ".log")
+        let (up, variables) = try LocalUpTests.startUp(state: state, ["--package", packages])
         defer { up.terminate() }
-        var variables: [String: String] = [:]
-        for _ in 0..<600 where variables["TESSERA_MQTT"] == nil {
-            if up.waitForExit(timeout: 0.1) != nil { Issue.record("local up exited: \(up.log)"); return }
-            variables = LocalUpTests.exports(state + "/up.env")
-        }
         let mqtt = try #require(variables["TESSERA_MQTT"], "no up.env: \(up.log)")
         let page = try #require(variables["TESSERA_PAGE_URL"])  // ends in "/"
         var environment = ProcessInfo.processInfo.environment
