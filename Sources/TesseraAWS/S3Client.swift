@@ -36,18 +36,23 @@ public struct S3Client {
     }
 
     /// The object's bytes; a body over `maxBytes` stops the download with `AWS.ResponseTooLarge`.
-    /// `versionId`: that version of it (an event's), not whatever is newest.
-    public func getObject(bucket: String, key: String, versionId: String? = nil, maxBytes: Int) throws -> Object {
+    /// `versionId`: that version of it (an event's), not whatever is newest; `ifMatch`: only if the
+    /// newest has this ETag (S3 answers 412 `PreconditionFailed` otherwise).
+    public func getObject(bucket: String, key: String, versionId: String? = nil, ifMatch: String? = nil,
+                          maxBytes: Int) throws -> Object {
         var get = request("GetObject", "GET", bucket, key, maxResponseBytes: maxBytes)
         if let versionId { get.query = [("versionId", versionId)] }
+        if let ifMatch { get.headers.set("If-Match", "\"\(ifMatch)\"") }
         let response = try aws.send(get)
         return Object(bytes: response.body, head: Self.head(response.headers, size: response.body.count))
     }
 
     /// What S3 says of the object, or nil when there is none (404).
-    public func headObject(bucket: String, key: String) throws -> ObjectHead? {
+    public func headObject(bucket: String, key: String, versionId: String? = nil) throws -> ObjectHead? {
         do {
-            let response = try aws.send(request("HeadObject", "HEAD", bucket, key))
+            var head = request("HeadObject", "HEAD", bucket, key)
+            if let versionId { head.query = [("versionId", versionId)] }
+            let response = try aws.send(head)
             return Self.head(response.headers, size: response.headers["content-length"].flatMap { Int($0) } ?? 0)
         } catch let AWSError.service(error) where error.status == 404 {
             return nil

@@ -51,27 +51,38 @@ public struct PicturesTable {
 
     /// Claims the picture for `owner` and makes `upload` the one presigned upload it takes next (picture-api,
     /// before it hands out a form); false when another owner holds it. An unclaimed name is created as a
-    /// claim without `version`, which listings leave out until the upload is processed.
-    public func claim(_ picture: PictureKey, owner: String, upload: String) throws -> Bool {
+    /// claim without `version`, which listings leave out until the upload is processed, and which lapses
+    /// at `until` (epoch seconds: the form's expiry and time to process it): a name claimed and never
+    /// uploaded is anyone's again.
+    public func claim(_ picture: PictureKey, owner: String, upload: String, until: Int,
+                      now: Int = UTCTime.nowMilliseconds() / 1000) throws -> Bool {
         do {
             try db.updateItem(table: table, key: key(picture), update: .init(
-                "SET #owner = :owner, #upload = :upload", names: ["#owner": "owner", "#upload": "pendingUpload"],
-                values: [":owner": .s(owner), ":upload": .s(upload)]),
-                condition: "attribute_not_exists(#owner) OR #owner = :owner")
+                "SET #owner = :owner, #upload = :upload, #until = :until",
+                names: ["#owner": "owner", "#upload": "pendingUpload", "#until": "claimedUntil", "#version": "version"],
+                values: [":owner": .s(owner), ":upload": .s(upload), ":until": .number(until), ":now": .number(now)]),
+                condition: "attribute_not_exists(#owner) OR #owner = :owner OR (attribute_not_exists(#version) AND #until < :now)")
             return true
         } catch let error as AWSError where error.code == "ConditionalCheckFailedException" {
             return false
         }
     }
 
-    /// Why `writer`'s object may not become the picture, read before any work is spent on it.
-    public func refusal(of writer: Writer, for picture: PictureKey) throws -> Refusal? {
-        let item = try db.getItem(table: table, key: key(picture), consistentRead: true)
-        return Self.refusal(of: writer, given: item)
+    /// The owner holding the item: a processed picture's, or an unprocessed claim's until it lapses.
+    static func holder(_ item: Item?, now: Int) -> String? {
+        guard let item, let owner = item["owner"]?.string else { return nil }
+        if item["version"] == nil, let until = item["claimedUntil"]?.int, until < now { return nil }
+        return owner
     }
 
-    static func refusal(of writer: Writer, given item: Item?) -> Refusal? {
-        if let holder = item?["owner"]?.string, holder != writer.owner { return .notOwner(holder: holder) }
+    /// Why `writer`'s object may not become the picture, read before any work is spent on it.
+    public func refusal(of writer: Writer, for picture: PictureKey, now: Int = UTCTime.nowMilliseconds() / 1000) throws -> Refusal? {
+        let item = try db.getItem(table: table, key: key(picture), consistentRead: true)
+        return Self.refusal(of: writer, given: item, now: now)
+    }
+
+    static func refusal(of writer: Writer, given item: Item?, now: Int) -> Refusal? {
+        if let holder = holder(item, now: now), holder != writer.owner { return .notOwner(holder: holder) }
         if let upload = writer.upload, item?["pendingUpload"]?.string != upload { return .spentUpload }
         return nil
     }
@@ -88,7 +99,8 @@ public struct PicturesTable {
     /// older version (or the same one not yet notified), only when the picture is the writer's (or no
     /// one's), and for a presigned upload only while that upload is the pending one, which the write
     /// then spends.
-    public func record(_ picture: PictureKey, _ version: PictureVersion, _ attributes: Item, writer: Writer) throws -> Recorded {
+    public func record(_ picture: PictureKey, _ version: PictureVersion, _ attributes: Item, writer: Writer,
+                       now: Int = UTCTime.nowMilliseconds() / 1000) throws -> Recorded {
         var item = attributes
         item["collection"] = .s(picture.collection)
         item["name"] = .s(picture.name)
@@ -96,8 +108,8 @@ public struct PicturesTable {
         item["version"] = .s(version.order)
         item["notified"] = .bool(false)
         item["owner"] = .s(writer.owner)
-        var names = ["#version": "version", "#notified": "notified", "#owner": "owner"]
-        var values: Item = [":version": .s(version.order), ":no": .bool(false), ":owner": .s(writer.owner)]
+        var names = ["#version": "version", "#notified": "notified", "#owner": "owner", "#until": "claimedUntil"]
+        var values: Item = [":version": .s(version.order), ":no": .bool(false), ":owner": .s(writer.owner), ":now": .number(now)]
         // DynamoDB refuses redundant parentheses; AND binds tighter than OR.
         var newer = "attribute_not_exists(#version) OR #version < :version"
         if let upload = writer.upload {
@@ -107,13 +119,14 @@ public struct PicturesTable {
         }
         do {
             try db.putItem(table: table, item: item, condition: .init(
-                "(attribute_not_exists(#owner) OR #owner = :owner) AND (\(newer) OR (#version = :version AND #notified = :no))",
+                "(attribute_not_exists(#owner) OR #owner = :owner OR (attribute_not_exists(#version) AND #until < :now)) "
+                    + "AND (\(newer) OR (#version = :version AND #notified = :no))",
                 names: names, values: values))
             return .recorded
         } catch let error as AWSError where error.code == "ConditionalCheckFailedException" {
-            let now = try db.getItem(table: table, key: key(picture), consistentRead: true)
-            if let holder = now?["owner"]?.string, holder != writer.owner { return .refused(.notOwner(holder: holder)) }
-            if let stored = now?["version"]?.string, stored >= version.order { return .superseded }
+            let stored = try db.getItem(table: table, key: key(picture), consistentRead: true)
+            if let holder = Self.holder(stored, now: now), holder != writer.owner { return .refused(.notOwner(holder: holder)) }
+            if let order = stored?["version"]?.string, order >= version.order { return .superseded }
             return .refused(.spentUpload)
         }
     }

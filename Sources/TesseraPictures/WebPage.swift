@@ -216,10 +216,16 @@ header { display: flex; flex-wrap: wrap; justify-content: space-between; align-i
   const TOKEN_KEY = "tessera.token";
   let token = store("sessionStorage", TOKEN_KEY);
   {
+    // "#token=" is how a page without a user pool of its own (JwtIssuer) gets a token. Where the page signs
+    // in itself it is never taken, nor over a session already open: a link carrying someone else's token
+    // would otherwise sign the visitor in as them, and their uploads would be that someone's.
     const params = new URLSearchParams(location.hash.slice(1));
     if (params.get("token")) {
-      token = params.get("token");
-      store("sessionStorage", TOKEN_KEY, token);
+      const ownSignIn = Boolean(document.documentElement.dataset.authClient) && !document.documentElement.dataset.authClient.startsWith("__");
+      if (!ownSignIn && !token) {
+        token = params.get("token");
+        store("sessionStorage", TOKEN_KEY, token);
+      }
       params.delete("token");
       const rest = params.toString();
       history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));

@@ -44,14 +44,20 @@ struct OriginalProcessor {
         // S3 keys stop at 1024 bytes: a rendition's key is its name, a slash and the original's key.
         let started = UTCTime.nowMilliseconds()
         let object: S3Client.Object
+        // The event's version; where an event names none (the emulator's), the newest object only while it is
+        // still the event's (its ETag): a newer one has an event of its own.
+        let ifMatch = event.versionId == nil ? event.eTag : nil
         do {
-            object = try s3.getObject(bucket: event.bucket, key: event.key, versionId: event.versionId,
+            object = try s3.getObject(bucket: event.bucket, key: event.key, versionId: event.versionId, ifMatch: ifMatch,
                                       maxBytes: config.limits.maxInputBytes)
         } catch let error as AWSError where error.code == "NoSuchKey" || error.code == "NoSuchVersion" {
             return .skipped("\(event.key) is gone (deleted after the event)")
+        } catch let AWSError.service(error) where error.code == "PreconditionFailed" || error.status == 412 {
+            return .skipped("a newer object replaced \(event.key) before this event was handled; its own event handles it")
         } catch AWSError.responseTooLarge(_, _, let limit) {
-            guard let head = try s3.headObject(bucket: event.bucket, key: event.key) else {
-                return .skipped("\(event.key) is gone (deleted after the event)")
+            guard let head = try s3.headObject(bucket: event.bucket, key: event.key, versionId: event.versionId),
+                  ifMatch == nil || head.etag == ifMatch else {
+                return .skipped("\(event.key) is gone or replaced (after the event)")
             }
             let writer = Self.writer(head)
             if let refusal = try pictures.refusal(of: writer, for: picture) {
@@ -86,13 +92,9 @@ struct OriginalProcessor {
         }
         for note in info.notes { log("\(event.key): \(note)") }
 
-        var summaries: [Notifier.RenditionSummary] = []
-        for ((name, _), rendition) in zip(config.renditions, made) {
-            let key = "\(name)/\(event.key)"
-            try s3.putObject(bucket: config.renditionsBucket, key: key, body: rendition.jpeg, contentType: "image/jpeg",
-                             cacheControl: "public, max-age=86400", metadata: ["original-etag": object.head.etag])
-            summaries.append(.init(name: name, key: key, width: rendition.width, height: rendition.height,
-                                   bytes: rendition.jpeg.count))
+        let summaries = zip(config.renditions, made).map { named, rendition in
+            Notifier.RenditionSummary(name: named.name, key: "\(named.name)/\(event.key)", width: rendition.width,
+                                      height: rendition.height, bytes: rendition.jpeg.count)
         }
         let shown = info.orientedSize
         item["status"] = .s("ready")
@@ -118,12 +120,18 @@ struct OriginalProcessor {
         case .superseded: return .skipped("a newer version of \(event.key) was recorded meanwhile")
         case let .refused(refusal): return try refuse(picture, event, version: versionId, writer, refusal)
         }
+        // Written only once this version is the picture: a refused one never overwrites its renditions. A
+        // failure here retries the event, which finds this version recorded but not notified and writes again.
+        for (summary, rendition) in zip(summaries, made) {
+            try s3.putObject(bucket: config.renditionsBucket, key: summary.key, body: rendition.jpeg, contentType: "image/jpeg",
+                             cacheControl: "public, max-age=86400", metadata: ["original-etag": object.head.etag])
+        }
         try notifier.ready(picture, bucket: config.renditionsBucket, renditions: summaries)
         try pictures.markNotified(picture, version)
         return .ready(renditions: summaries.count)
     }
 
-    /// Records and notifies a picture that can never be processed. An upload that is not a JPEG is
+    /// Records and notifies a picture that can never be processed. A browser upload that fails is
     /// deleted once recorded (its item says so): the bucket holds pictures, not whatever was sent.
     private func fail(_ picture: PictureKey, _ version: PictureVersion, _ event: S3ObjectEvent, _ error: any LambdaReportableError,
                       head: S3Client.ObjectHead?, writer: PicturesTable.Writer) throws -> Outcome {
@@ -131,31 +139,36 @@ struct OriginalProcessor {
         item["status"] = .s("failed")
         item["error"] = .m(["type": .s(error.errorType), "message": .s(error.description)])
         item["processedAt"] = .s(UTCTime(epochMilliseconds: UTCTime.nowMilliseconds()).iso8601)
-        let notJPEG = error.errorType == "Imaging.UnsupportedFormat" && head?.metadata["source"] == "upload"
-        if notJPEG { item["originalDeleted"] = .bool(true) }
+        // An upload that cannot be a picture is kept nowhere (nothing links to it, and it would store anything for free).
+        let uploaded = head?.metadata["source"] == "upload"
+        if uploaded { item["originalDeleted"] = .bool(true) }
         switch try pictures.record(picture, version, item, writer: writer) {
         case .recorded: break
         case .superseded: return .skipped("a newer version of \(event.key) was recorded meanwhile")
         case let .refused(refusal): return try refuse(picture, event, version: event.versionId ?? head?.versionId, writer, refusal)
         }
-        if notJPEG { try s3.deleteObject(bucket: event.bucket, key: event.key, versionId: event.versionId ?? head?.versionId) }
+        if uploaded { try s3.deleteObject(bucket: event.bucket, key: event.key, versionId: event.versionId ?? head?.versionId) }
         try notifier.failed(picture, errorType: error.errorType, message: error.description)
         try pictures.markNotified(picture, version)
         return .failed(errorType: error.errorType)
     }
 
     /// Deletes a version its writer could not make the picture; a device's picture refused for its owner
-    /// is notified (the device cannot be told otherwise), a spent upload only logged.
+    /// is notified (the device cannot be told otherwise), a spent upload only logged. The account's own
+    /// objects (dropped into the bucket, no owner) are never deleted: a user's claim must not be a way
+    /// to destroy them; the conflict is notified for a person to settle.
     private func refuse(_ picture: PictureKey, _ event: S3ObjectEvent, version: String?, _ writer: PicturesTable.Writer,
                         _ refusal: PicturesTable.Refusal) throws -> Outcome {
-        if let version {
+        if writer.owner == Owner.bucket {
+            log("\(event.key): not made the picture (\(refusal)); the account's object is kept")
+        } else if let version {
             try s3.deleteObject(bucket: event.bucket, key: event.key, versionId: version)
         } else {
             log("\(event.key): refused, and left in place: the bucket is not versioned, so deleting it would delete the picture")
         }
         switch refusal {
         case let .notOwner(holder):
-            if writer.owner.hasPrefix("device:") {
+            if writer.owner.hasPrefix("device:") || writer.owner == Owner.bucket {
                 try notifier.failed(picture, errorType: "Tessera.NotOwner", message:
                     "\(picture) belongs to another owner (\(holder.hasPrefix("device:") ? holder : "a user")); "
                     + "\(writer.owner)'s picture was not kept: send it under another label")

@@ -3,6 +3,7 @@ import Testing
 import TesseraAWS
 import TesseraHTTP
 import TesseraLocal
+import TesseraSupport
 
 /// Who may write and read what through picture-api (DESIGN.md "Who may do what"): tokens checked at the
 /// local endpoint as API Gateway's JWT authorizer checks them, owners recorded and enforced by the
@@ -92,6 +93,33 @@ final class PictureAPIAuthTests {
         #expect(try harness.call("GET", "/pictures/trip/anas", as: "ben").status == 404)
         #expect(try harness.call("GET", "/pictures/trip/pending", as: "ana").status == 404, "a claim is no picture until processed")
         #expect(try harness.call("GET", "/pictures/trip/camera", as: "ben").status == 200)
+    }
+
+    /// Pages fill past what the caller may not see, and a cursor shows nothing of where it stopped.
+    @Test func listingsLeakNoHiddenNameOrCount() throws {
+        let ana = "user:" + harness.tokens["ana"]!.subject, ben = "user:" + harness.tokens["ben"]!.subject
+        let secrets = ["alpha-secret", "bravo-secret", "charlie-secret"]
+        for name in secrets { try harness.putPicture(collection: "shared", name: name, owner: ana) }
+        #expect(try presign(#"{"collection":"shared","name":"delta-claim","contentType":"image/jpeg","bytes":10}"#, as: "ana").status == 201)
+        try harness.putPicture(collection: "shared", name: "echo-bens", owner: ben)
+        try harness.putPicture(collection: "shared", name: "foxtrot-bens", owner: ben)
+        var seen: [String] = [], cursor: String?, pages = 0
+        repeat {
+            let target = "/pictures?collection=shared&limit=1" + (cursor.map { "&cursor=" + $0 } ?? "")
+            let page = try harness.json(try harness.call("GET", target, as: "ben"))
+            let names = (page["items"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            #expect(names.count == 1 || (names.isEmpty && page["cursor"] is NSNull), "an empty page before the end: \(page)")
+            seen += names
+            cursor = page["cursor"] as? String
+            if let cursor {
+                let bytes = Base64URL.decode(cursor) ?? []
+                for secret in secrets + ["delta-claim", "echo-bens", "foxtrot-bens"] {
+                    #expect(!String(decoding: bytes, as: UTF8.self).contains(secret), "the cursor names \(secret)")
+                }
+            }
+            pages += 1
+        } while cursor != nil && pages < 10
+        #expect(seen == ["echo-bens", "foxtrot-bens"])
     }
 
     @Test func downloadsSayTheyAreJPEGsAndFailedPicturesHaveNone() throws {

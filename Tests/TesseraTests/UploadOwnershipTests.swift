@@ -14,6 +14,7 @@ final class UploadOwnershipTests {
     let table: PicturesTable
     static let photo = (try? Fixtures.bytes("photos/fresh-flower.jpg")) ?? []
     static let other = (try? Fixtures.bytes("photos/ladybird-420.jpg")) ?? []
+    static var later: Int { UTCTime.nowMilliseconds() / 1000 + 600 }
 
     init() throws {
         h = try PipelineHarness()
@@ -36,7 +37,7 @@ final class UploadOwnershipTests {
 
     @Test func aPresignedUploadMakesOnePictureOnce() throws {
         let picture = PictureKey(collection: "bar", name: "one")
-        #expect(try table.claim(picture, owner: "user:ana", upload: "u1"))
+        #expect(try table.claim(picture, owner: "user:ana", upload: "u1", until: Self.later))
         try upload("bar/one.jpg", Self.photo, metadata: ["source": "upload", "owner": "user:ana", "upload": "u1"])
         let made = try #require(try h.picture("bar", "one"))
         #expect(made["status"] == .s("ready") && made["owner"] == .s("user:ana"), "\(made)")
@@ -58,8 +59,22 @@ final class UploadOwnershipTests {
         #expect(try h.picture("bar", "one") == made)
     }
 
+    /// One form used twice before either is processed: one picture, and it is the object S3 serves.
+    @Test func aFormUsedTwiceAtOnceMakesOnePictureS3Serves() throws {
+        #expect(try table.claim(PictureKey(collection: "bar", name: "twice"), owner: "user:ana", upload: "u1", until: Self.later))
+        let metadata = ["source": "upload", "owner": "user:ana", "upload": "u1"]
+        try h.s3.putObject(bucket: h.originals, key: "bar/twice.jpg", body: Self.other, contentType: "image/jpeg", metadata: metadata)
+        try h.s3.putObject(bucket: h.originals, key: "bar/twice.jpg", body: Self.photo, contentType: "image/jpeg", metadata: metadata)
+        _ = try h.drain(h.resizeQueue)
+        let item = try #require(try h.picture("bar", "twice"))
+        let served = try h.s3.getObject(bucket: h.originals, key: "bar/twice.jpg", maxBytes: 1 << 24)
+        #expect(item["status"] == .s("ready") && item["versionId"]?.string == served.head.versionId, "\(item)")
+        #expect(item["bytes"] == .number(served.bytes.count))
+        #expect(events(try h.notifications(), "picture.ready").count == 1)
+    }
+
     @Test func aDevicesPictureNeverReplacesAUsersAndIsToldSo() throws {
-        #expect(try table.claim(PictureKey(collection: "cam-1", name: "snap"), owner: "user:ana", upload: "u1"))
+        #expect(try table.claim(PictureKey(collection: "cam-1", name: "snap"), owner: "user:ana", upload: "u1", until: Self.later))
         try upload("cam-1/snap.jpg", Self.photo, metadata: ["source": "upload", "owner": "user:ana", "upload": "u1"])
         _ = try h.notifications()
         try upload("cam-1/snap.jpg", Self.other, metadata: ["source": "iot", "owner": "device:cam-1", "sha256": "x"])
@@ -70,19 +85,48 @@ final class UploadOwnershipTests {
         // And a user's upload never replaces a device's picture.
         try upload("cam-2/snap.jpg", Self.photo, metadata: ["source": "iot", "owner": "device:cam-2", "sha256": "x"])
         #expect(try h.picture("cam-2", "snap")?["owner"] == .s("device:cam-2"))
-        #expect(try !table.claim(PictureKey(collection: "cam-2", name: "snap"), owner: "user:ana", upload: "u2"))
+        #expect(try !table.claim(PictureKey(collection: "cam-2", name: "snap"), owner: "user:ana", upload: "u2", until: Self.later))
         try upload("cam-2/snap.jpg", Self.other, metadata: ["source": "upload", "owner": "user:ana", "upload": "u2"])
         #expect(try current("cam-2/snap.jpg") == Self.photo)
     }
 
+    /// A user's claim is no way to destroy what the account itself puts into the bucket: its object is
+    /// kept (not made the picture while the claim holds), and the conflict notified.
+    @Test func theAccountsOwnObjectsAreNeverDeletedForAClaim() throws {
+        #expect(try table.claim(PictureKey(collection: "imports", name: "batch-1"), owner: "user:mallory", upload: "u3", until: Self.later))
+        try upload("imports/batch-1.JPEG", Self.photo, metadata: [:])
+        #expect(try current("imports/batch-1.JPEG") == Self.photo, "the account's object is kept")
+        let failed = events(try h.notifications(), "picture.failed")
+        #expect(failed.count == 1 && (failed.first?["error"] as? [String: String])?["type"] == "Tessera.NotOwner", "\(failed)")
+        // A claim never uploaded lapses: then the account's next object is the picture.
+        #expect(try table.claim(PictureKey(collection: "imports", name: "batch-2"), owner: "user:mallory", upload: "u4",
+                                until: UTCTime.nowMilliseconds() / 1000 - 1))
+        try upload("imports/batch-2.jpg", Self.photo, metadata: [:])
+        #expect(try h.picture("imports", "batch-2")?["owner"] == .s("s3"))
+        #expect(try h.picture("imports", "batch-2")?["status"] == .s("ready"))
+    }
+
+    @Test func aLapsedClaimIsAnyonesAgainButAHeldOneIsNot() throws {
+        let name = PictureKey(collection: "bar", name: "squat")
+        #expect(try table.claim(name, owner: "user:mallory", upload: "u5", until: UTCTime.nowMilliseconds() / 1000 - 1))
+        #expect(try table.claim(name, owner: "user:ana", upload: "u6", until: Self.later))
+        #expect(try !table.claim(name, owner: "user:mallory", upload: "u7", until: Self.later))
+    }
+
     @Test func anUploadThatIsNotAJPEGIsRecordedThenDeleted() throws {
-        #expect(try table.claim(PictureKey(collection: "bar", name: "page"), owner: "user:ana", upload: "u7"))
+        #expect(try table.claim(PictureKey(collection: "bar", name: "page"), owner: "user:ana", upload: "u7", until: Self.later))
         try upload("bar/page.jpg", Array("<html><script>alert(1)</script></html>".utf8),
                    metadata: ["source": "upload", "owner": "user:ana", "upload": "u7"])
         let item = try #require(try h.picture("bar", "page"))
         #expect(item["status"] == .s("failed") && item["originalDeleted"] == .bool(true), "\(item)")
         #expect(try current("bar/page.jpg") == nil, "no longer served from the bucket")
         #expect(events(try h.notifications(), "picture.failed").count == 1)
+        // Nor one that only starts like a JPEG: any upload that fails is deleted.
+        #expect(try table.claim(PictureKey(collection: "bar", name: "fake"), owner: "user:ana", upload: "u8", until: Self.later))
+        try upload("bar/fake.jpg", [0xFF, 0xD8, 0xFF, 0xE0] + Array(repeating: 0x41, count: 5000),
+                   metadata: ["source": "upload", "owner": "user:ana", "upload": "u8"])
+        #expect(try h.picture("bar", "fake")?["originalDeleted"] == .bool(true))
+        #expect(try current("bar/fake.jpg") == nil)
     }
 
     func events(_ list: [(event: String, message: [String: Any])], _ kind: String) -> [[String: Any]] {

@@ -10,6 +10,10 @@ public struct PictureAPI {
     let page: WebPageCache
 
     public static let defaultLimit = 24, maxLimit = 100
+    /// How long a claim outlives its upload form, for the upload to be processed.
+    static let claimProcessingSeconds = 3_600
+    /// DynamoDB queries one listing page may take to fill itself past hidden items.
+    static let maxQueries = 10
 
     public init(config: PictureAPIConfig, db: DynamoDBClient) {
         self.config = config
@@ -89,7 +93,10 @@ public struct PictureAPI {
         let key = upload.picture.key
         let owner = caller ?? Owner.anonymous
         let uploadId = hexString(randomBytes(16))
-        guard try PicturesTable(table: config.picturesTable, db: db).claim(upload.picture, owner: owner, upload: uploadId) else {
+        // The claim outlives the form by the time a queued upload may take to be processed (the resize
+        // queue's messages are retried for minutes); a name claimed and never uploaded is free again then.
+        let until = UTCTime.nowMilliseconds() / 1000 + config.uploadURLSeconds + Self.claimProcessingSeconds
+        guard try PicturesTable(table: config.picturesTable, db: db).claim(upload.picture, owner: owner, upload: uploadId, until: until) else {
             throw APIError(status: 403, code: "NotOwner", message:
                 "\(upload.picture.collection)/\(upload.picture.name) belongs to another owner: choose another name or collection")
         }
@@ -142,17 +149,29 @@ public struct PictureAPI {
             let cursor = try PictureCursor.decode(text, key: config.cursorKey, collection: collection)
             startKey = ["collection": .s(cursor.collection), "name": .s(cursor.name)]
         }
-        let page = try db.query(table: config.picturesTable, keyCondition: .init(
-            "#c = :c", names: ["#c": "collection"], values: [":c": .s(collection)]), startKey: startKey, limit: limit)
-        // Claims not yet uploaded, and in a private gallery other users' pictures, are left out (a page can
-        // come out short; its cursor goes on from where DynamoDB stopped).
-        let items = try page.items.filter { $0["version"] != nil && readable($0, caller) }.map { item in
+        // Claims not yet uploaded, and in a private gallery other users' pictures, are left out; pages are
+        // filled from further queries (up to `maxQueries`), so an empty or short page says nothing of
+        // what was hidden, and a page cut short of `limit` ends at the last item looked at.
+        var shown: [Item] = []
+        var lastSeen = startKey?["name"]?.string, more = true, queries = 0
+        while shown.count < limit, more, queries < Self.maxQueries {
+            let page = try db.query(table: config.picturesTable, keyCondition: .init(
+                "#c = :c", names: ["#c": "collection"], values: [":c": .s(collection)]),
+                startKey: lastSeen.map { ["collection": .s(collection), "name": .s($0)] }, limit: limit)
+            queries += 1
+            var stoppedInside = false
+            for (index, item) in page.items.enumerated() {
+                lastSeen = item["name"]?.string
+                if item["version"] != nil && readable(item, caller) { shown.append(item) }
+                if shown.count == limit { stoppedInside = index < page.items.count - 1; break }
+            }
+            more = stoppedInside || page.lastEvaluatedKey != nil
+        }
+        let items = try shown.map { item in
             "{" + (ItemJSON.members(item) + ["\"thumbnail\":" + (try thumbnail(item) ?? "null")]).joined(separator: ",") + "}"
         }
-        let next = page.lastEvaluatedKey?["name"]?.string.map {
-            jsonQuoted(PictureCursor(collection: collection, name: $0).encoded(key: config.cursorKey))
-        }
-        return Self.json(200, "{\"items\":[" + items.joined(separator: ",") + "],\"cursor\":" + (next ?? "null") + "}")
+        let cursor = more ? lastSeen.map { jsonQuoted(PictureCursor(collection: collection, name: $0).encoded(key: config.cursorKey)) } : nil
+        return Self.json(200, "{\"items\":[" + items.joined(separator: ",") + "],\"cursor\":" + (cursor ?? "null") + "}")
     }
 
     /// The smallest rendition, presigned, for a gallery tile.
