@@ -115,6 +115,23 @@ struct HostileInputTests {
         if let error { #expect(["Imaging.CodecError", "Imaging.Corrupt"].contains(error.errorType), "\(error)") }
     }
 
+    /// picture-processor keeps one renderer for every picture of its instance: a picture refused by libjpeg,
+    /// in its header or its scan, must not make the next one fail. (A refused header left TurboJPEG's
+    /// decompressor mid-header, and every later picture failed as corrupt.)
+    @Test func aRendererThatRefusedAPictureRendersTheNextOne() throws {
+        var bogusTable = base
+        let dht = try #require((2..<bogusTable.count - 1).first { bogusTable[$0] == 0xFF && bogusTable[$0 + 1] == 0xC4 })
+        for index in 0..<16 { bogusTable[dht + 5 + index] = 0xFF }  // 255 codes of every length
+        let renderer = try RenditionRenderer()
+        let specs = [try RenditionSpec("fit:64x64")]
+        for (what, bytes) in [("bogus Huffman table", bogusTable), ("damaged scan", JPEGSurgery.withDamagedScan(base))] {
+            #expect(throws: ImagingError.self, "\(what)") { try renderer.render(bytes, specs: specs) }
+            let next = try renderer.render(base, specs: specs)
+            #expect(next.map { "\($0.width)x\($0.height)" } == ["64x40"], "after the \(what)")
+        }
+        #expect(throws: ImagingError.corrupt("Bogus Huffman table definition")) { try renderer.render(bogusTable, specs: specs) }
+    }
+
     @Test func twelveBitLosslessAndHierarchicalAreUnsupported() {
         #expect(renderError(JPEGSurgery.withPrecision(base, 12)) == .unsupportedJPEG("12-bit samples (only 8-bit JPEGs are decoded)"))
         #expect(renderError(JPEGSurgery.withFrameMarker(base, 0xC3)) == .unsupportedJPEG("lossless JPEG"))
