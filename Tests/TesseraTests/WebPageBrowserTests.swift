@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TesseraAWS
+import TesseraHTTP
 import TesseraLocal
 import TesseraSupport
 
@@ -16,15 +17,16 @@ struct WebPageBrowserTests {
     /// template.yaml's resources under a fresh stack name on the emulator without signature checking
     /// (browsers' POST uploads carry a policy signature it cannot check), and its functions wired as the
     /// template wires them: the page's API behind the local endpoint, the processor on its queues.
-    static func startStack() throws -> LocalStack {
+    static func startStack() throws -> (stack: LocalStack, ids: [String: String]) {
         let template = try LocalTemplate.load(LocalTemplateTests.root.appendingPathComponent("template.yaml").path,
                                               stackName: Emulator.uniqueName("page"))
         let ids = try LocalResources.provision(template, aws: try Emulator.openClient())
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("page-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-        return try LocalStack(functions: try LocalFunction.all(in: template, ids: ids),
-                              binDirectory: FunctionProcess.binDirectory.path, environment: Emulator.openVariables,
-                              logDirectory: logs, log: { _ in })
+        let stack = try LocalStack(functions: try LocalFunction.all(in: template, ids: ids),
+                                   binDirectory: FunctionProcess.binDirectory.path, environment: Emulator.openVariables,
+                                   logDirectory: logs, log: { _ in })
+        return (stack, ids)
     }
 
     func save(_ png: [UInt8], _ name: String) throws -> String {
@@ -41,7 +43,7 @@ struct WebPageBrowserTests {
     }
 
     @Test func aPhotoUploadedInThePageShowsUpInTheGalleryAndItsDetail() throws {
-        let stack = try Self.startStack()
+        let (stack, _) = try Self.startStack()
         defer { stack.stop() }
         let browser = try WebDriver()
         defer { browser.quit() }
@@ -89,7 +91,7 @@ struct WebPageBrowserTests {
     }
 
     @Test func theAPIsErrorsAreShownToTheUser() throws {
-        let stack = try Self.startStack()
+        let (stack, _) = try Self.startStack()
         defer { stack.stop() }
         let browser = try WebDriver()
         defer { browser.quit() }
@@ -101,17 +103,22 @@ struct WebPageBrowserTests {
         try browser.wait(until: "the API's error is shown", timeout: 10) {
             try browser.text(status).contains("S3 keys, and so collections, have at most 1024")
         }
-        // A file that is not a JPEG is refused in the page, before any upload.
+        // A file that is not a JPEG (named .jpg, so the browser calls it image/jpeg) is refused in the page from
+        // its first bytes, before any upload: the message names the file.
         let notJPEG = FileManager.default.temporaryDirectory.appendingPathComponent("not-a-photo-\(UUID().uuidString).jpg")
         try Data("GIF89a, not a JPEG".utf8).write(to: notJPEG)
         defer { try? FileManager.default.removeItem(at: notJPEG) }
         try browser.sendKeys(try browser.find("#file"), notJPEG.path)
+        try browser.sendKeys(try browser.find("#collection"), "trip")
         try browser.click(try browser.find("#upload"))
+        let refusal = "“\(notJPEG.lastPathComponent)” is not a JPEG file (it does not start with FF D8 FF)."
         try browser.wait(until: "the page refuses a file that is not a JPEG", timeout: 10) {
-            try browser.text(status).lowercased().contains("jpeg")
+            try browser.text(status) == refusal
         }
+        #expect(try browser.attribute(status, "data-kind") == "error")
         let errors = try browser.browserLog().filter { $0.level == "SEVERE" }
         // The API answered 400 on purpose; Chromium logs failed fetches as console errors, so only those are allowed.
         #expect(errors.allSatisfy { $0.message.contains("400") }, "browser console: \(errors)")
     }
+
 }
