@@ -121,4 +121,52 @@ struct WebPageBrowserTests {
         #expect(errors.allSatisfy { $0.message.contains("400") }, "browser console: \(errors)")
     }
 
+    /// A picture dropped straight into the bucket keeps its key's characters in its name (DESIGN.md): the page
+    /// shows such a name as text, in the gallery and the detail view, and never parses it as HTML.
+    @Test func aHostilePictureNameShowsAsText() throws {
+        let (stack, ids) = try Self.startStack()
+        defer { stack.stop() }
+        let collection = Emulator.uniqueName("hostile")
+        // No "/": the collection is the key up to its last one.
+        let name = #"<img src=x onerror="window.pwned=1;document.title='pwned'"> &amp; <b>bold<b> "quoted" 'too'"#
+        let photo = try Fixtures.bytes("photos/ladybird-420.jpg")
+        try S3Client(aws: try Emulator.openClient()).putObject(
+            bucket: try #require(ids["OriginalsBucket"]), key: "\(collection)/\(name).jpg", body: photo, contentType: "image/jpeg")
+
+        let browser = try WebDriver()
+        defer { browser.quit() }
+        try browser.navigate(stack.gateway!.url)
+        try browser.sendKeys(try browser.waitFor("#search-collection"), collection)
+        try browser.click(try browser.find("#search"))
+        // The tile of the processed picture, found by its name (an attribute, compared in script).
+        let tile = "[...document.querySelectorAll('#gallery button.picture')].find((b) => b.dataset.name === arguments[0])"
+        try browser.wait(until: "the picture's thumbnail is in the gallery", timeout: 90) {
+            try browser.executeScript("const b = \(tile); const i = b?.querySelector('img');"
+                + " return !!i && b.classList.contains('ready') && i.complete && i.naturalWidth > 0;", [name]) as? Bool == true
+        }
+        // The caption's first node is the name as one text node; the tile holds the thumbnail and no other element.
+        #expect(try browser.executeScript("const c = \(tile).querySelector('.caption');"
+            + " return c.firstChild.nodeType === Node.TEXT_NODE && c.firstChild.nodeValue === arguments[0];", [name]) as? Bool == true)
+        #expect(try browser.executeScript("return [...\(tile).querySelectorAll('*')].map((e) => e.tagName).join(' ');", [name])
+            as? String == "IMG SPAN SPAN")
+
+        try browser.executeScript("\(tile).click();", [name])
+        let detail = try browser.waitFor("#detail")
+        try browser.wait(until: "the detail view is open", timeout: 10) { try browser.isDisplayed(detail) }
+        try browser.wait(until: "the detail view's renditions", timeout: 30) {
+            try browser.executeScript("return document.querySelectorAll('#detail figure[data-rendition] img').length;") as? Int == 2
+        }
+        #expect(try browser.text(try browser.find("#detail-title")) == "\(collection) / \(name)")
+        #expect(try browser.executeScript("return document.querySelector('#detail [data-field=\"name\"] dd').textContent;")
+            as? String == name)
+        #expect(try browser.executeScript("return [...document.querySelectorAll('#detail figure img')].map((i) => i.alt);")
+            as? [String] == ["\(name), thumb rendition", "\(name), half rendition"])  // largest first: 256x160, 160x100
+
+        // Nothing of the name ran or became an element anywhere.
+        #expect(try browser.executeScript("return window.pwned === undefined && document.title === 'Tessera pictures';") as? Bool == true)
+        #expect(try browser.executeScript("return document.querySelectorAll('[onerror], b, img[src=\"x\"]').length;") as? Int == 0)
+        let errors = try browser.browserLog().filter { $0.level == "SEVERE" }
+        #expect(errors.isEmpty, "browser console: \(errors)")
+    }
+
 }
