@@ -169,4 +169,90 @@ struct WebPageBrowserTests {
         #expect(errors.isEmpty, "browser console: \(errors)")
     }
 
+    /// The page's optional bearer token: `#token=...` in the address is taken once, sent as
+    /// `Authorization: Bearer ...` with every API call, kept for the tab's session (a reload without it still
+    /// sends it), and removed from the address bar with the rest of the fragment kept. Without one, no header.
+    /// (What the API does with the token is PictureAPI's and the local endpoint's to test: here it answers
+    /// the page itself, RecordingAPI.)
+    @Test func aTokenInTheFragmentIsSentRememberedAndRemovedFromTheAddress() throws {
+        let (stack, _) = try Self.startStack()
+        defer { stack.stop() }
+        let page = try RecordingAPI(pageFrom: stack.gateway!.port)
+        defer { page.stop() }
+        let browser = try WebDriver()
+        defer { browser.quit() }
+        let collection = Emulator.uniqueName("token")
+        // A JWT's shape (base64url parts: header, claims with an expiry far off, signature); the page reads no more than its claims.
+        func part(_ json: String) -> String {
+            Data(json.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+        let token = part(#"{"alg":"RS256","kid":"test"}"#) + "." + part(#"{"sub":"tessera-test","exp":4102444800}"#) + ".c2lnbmF0dXJl-_"
+
+        /// Loads the page at `address` (from a blank page, so a fragment-only change loads it anew), has it list
+        /// the collection, and returns the Authorization headers of the listing calls it made.
+        func listing(_ address: String) throws -> [String?] {
+            try browser.navigate("about:blank")
+            let before = page.requests.count
+            try browser.navigate(address)
+            let search = try browser.waitFor("#search-collection")
+            try browser.clear(search)  // the page fills in the collection it remembers
+            try browser.sendKeys(search, collection)
+            try browser.click(try browser.find("#search"))
+            let status = try browser.find("#status")
+            try browser.wait(until: "the page lists the collection", timeout: 10) {
+                try browser.text(status) == "Showing “\(collection)”."
+                    && page.requests.dropFirst(before).contains { $0.target.hasPrefix("/pictures?") }
+            }
+            return page.requests.dropFirst(before).filter { $0.target.hasPrefix("/pictures?") }.map(\.authorization)
+        }
+
+        let none = try listing(page.url + "#view=grid")
+        #expect(!none.isEmpty && none.allSatisfy { $0 == nil }, "without a token: \(none)")
+
+        let given = try listing(page.url + "#token=\(token)&view=grid")
+        #expect(!given.isEmpty && given.allSatisfy { $0 == "Bearer \(token)" }, "with #token=: \(given)")
+        #expect(try browser.executeScript("return location.hash;") as? String == "#view=grid")
+        #expect(try browser.executeScript("return location.href;") as? String == page.url + "#view=grid")
+
+        let reloaded = try listing(page.url)
+        #expect(!reloaded.isEmpty && reloaded.allSatisfy { $0 == "Bearer \(token)" }, "after a reload: \(reloaded)")
+        #expect(try browser.executeScript("return location.href;") as? String == page.url)
+        #expect(!page.requests.contains { $0.target.contains(token) }, "the token went into a URL")
+    }
+}
+
+/// The page's server for the token test: GET / (the page) comes from the local API endpoint `upstream`;
+/// every other request, the page's API calls, is recorded with its Authorization header and answered here
+/// with an empty listing, so what the page sends is seen whatever the API's own access rules.
+final class RecordingAPI {
+    struct Request: Sendable {
+        let method: String
+        let target: String
+        let authorization: String?
+    }
+
+    private let server: HTTPServer
+    private let recorded = Box<[Request]>([])
+
+    init(pageFrom upstream: UInt16) throws {
+        let recorded = recorded
+        server = try HTTPServer { request in
+            recorded.with { $0.append(Request(method: request.method, target: request.target,
+                                              authorization: request.headers["authorization"])) }
+            guard request.path == "/" else {
+                return HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "application/json")]),
+                                    body: Array(#"{"items":[],"cursor":null}"#.utf8))
+            }
+            guard let page = try? HTTPClient().send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(upstream)/")) else {
+                return HTTPResponse(status: 502)
+            }
+            return HTTPResponse(status: page.status, headers: HTTPHeaders([("Content-Type", page.headers["content-type"] ?? "text/html")]),
+                                body: page.body)
+        }
+    }
+
+    var url: String { "http://127.0.0.1:\(server.port)/" }
+    var requests: [Request] { recorded.current }
+    func stop() { server.stop() }
 }
