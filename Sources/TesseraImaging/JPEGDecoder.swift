@@ -3,7 +3,7 @@ import TesseraSupport
 
 /// Decodes JPEGs through TurboJPEG, shrinking on load with the decoder's DCT scaling (M/8 factors).
 public final class JPEGDecoder {
-    private let handle: tjhandle
+    private var handle: tjhandle
 
     public init() throws {
         guard let handle = tjInitDecompress() else { throw ImagingError.codec(turboJPEGError()) }
@@ -11,6 +11,15 @@ public final class JPEGDecoder {
     }
 
     deinit { tjDestroy(handle) }
+
+    /// A failed tjDecompressHeader2 returns without aborting libjpeg's decompressor (libjpeg-turbo 2.1), so
+    /// the next picture would be read on from where the error stopped this one: every later picture then
+    /// failed as corrupt. After a failure the handle is replaced.
+    private func resetHandle() {
+        guard let fresh = tjInitDecompress() else { return }
+        tjDestroy(handle)
+        handle = fresh
+    }
 
     /// The DCT scaling factors this libjpeg-turbo offers that shrink (num <= denom), smallest first.
     static let shrinkFactors: [(num: Int, denom: Int)] = {
@@ -155,6 +164,7 @@ public final class JPEGDecoder {
         if status == -3 { throw ImagingError.corrupt("libjpeg reads another size than the frame header gives") }
         if status != 0 {
             let message = turboJPEGError()
+            resetHandle()
             // A valid file whose components' sampling factors are none of TurboJPEG's layouts.
             if status == -2, message.rangeOfFirst("Could not determine subsampling type") != nil {
                 throw ImagingError.unsupportedJPEG("chroma sampling \(info.subsampling) is not one TurboJPEG decodes "

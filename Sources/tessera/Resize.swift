@@ -47,13 +47,20 @@ struct Resize: ParsableCommand {
         guard ChromaSubsampling(rawValue: subsampling) != nil else {
             throw ValidationError("--subsampling must be 4:2:0, 4:2:2 or 4:4:4")
         }
+        // A size no rendition can have is the arguments' fault, not the input's: a usage error.
+        do { _ = try RenditionSpec(specText) } catch let error as ImagingError { throw ValidationError("\(error)") }
+    }
+
+    /// The rendition asked for, as picture-processor's RENDITIONS spells it.
+    var specText: String {
+        let text = scale.map { $0.hasSuffix("%") ? $0 : $0 + "%" } ?? fit.map { "fit:\($0)" }
+            ?? size.map { "size:\($0)" } ?? "width:\(width!)"
+        return upscale ? text + ":upscale" : text
     }
 
     func run() throws {
         defer { if reportPeakMemory { printError("tessera resize: peak resident memory \(peakResidentKiB()) KiB") } }
-        var text = scale.map { $0.hasSuffix("%") ? $0 : $0 + "%" } ?? fit.map { "fit:\($0)" }
-            ?? size.map { "size:\($0)" } ?? "width:\(width!)"
-        if upscale { text += ":upscale" }
+        let text = specText
         do {
             let spec = try RenditionSpec(text)
             var limits = memory.map { ImageLimits.forMemory(megabytes: $0) } ?? ImageLimits()

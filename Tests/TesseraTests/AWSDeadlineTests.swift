@@ -25,11 +25,11 @@ struct AWSDeadlineTests {
 
     @Test func aRetryWhoseBackoffEndsPastTheDeadlineIsNotMade() throws {
         let script = Script([AWSClientTests.json(503, "")])
-        // Without jitter the first backoff is the whole base delay: 2 s, past a deadline 1.5 s away.
-        let (aws, server) = try tests.client(script, retry: RetryPolicy(baseDelay: 2, jitter: false))
+        // Without jitter the first backoff is the whole base delay: 20 s, past a deadline 10 s away.
+        let (aws, server) = try tests.client(script, retry: RetryPolicy(baseDelay: 20, jitter: false))
         defer { server.stop() }
         let start = UTCTime.nowMilliseconds()
-        let scoped = aws.scoped(CallScope(deadlineMilliseconds: start + 1_500))
+        let scoped = aws.scoped(CallScope(deadlineMilliseconds: start + 10_000))
         do {
             _ = try DynamoDBClient(aws: scoped).getItem(table: "t", key: ["pk": .s("x")])
             Issue.record("expected AWS.DeadlineExceeded")
@@ -44,41 +44,49 @@ struct AWSDeadlineTests {
             #expect(error.description.contains("dynamodb GetItem gave up before the invocation's deadline"))
         }
         #expect(script.count == 1)
-        #expect(elapsedMs(since: start) < 500, "it must fail at once instead of sleeping towards the deadline")
+        // One loopback exchange, however loaded the machine; sleeping (20 s) or waiting for the deadline (9.5 s
+        // usable) would take longer.
+        let elapsed = elapsedMs(since: start)
+        #expect(elapsed < 5_000, "it must fail at once instead of sleeping towards the deadline; it took \(elapsed) ms")
     }
 
     @Test func aRetryThatFitsIsMade() throws {
         let script = Script([AWSClientTests.json(503, ""), AWSClientTests.json(200, #"{"MessageId":"m"}"#)])
         let (aws, server) = try tests.client(script, retry: RetryPolicy(baseDelay: 0.1, jitter: false))
         defer { server.stop() }
-        let scoped = aws.scoped(CallScope(deadlineMilliseconds: UTCTime.nowMilliseconds() + 2_000))
+        let scoped = aws.scoped(CallScope(deadlineMilliseconds: UTCTime.nowMilliseconds() + 30_000))
         #expect(try SQSClient(aws: scoped).sendMessage(queueURL: "q", body: "b") == "m")
         #expect(script.count == 2)
     }
 
     @Test func anAttemptIsCutToTheTimeLeft() throws {
-        // The server answers after 5 s; the client's own timeout is 30 s; the deadline is 1.5 s away.
+        // The server answers after 15 s; the client's own timeout is 30 s; the deadline is 6 s away, of which
+        // a 3 s margin is kept back: the attempt gets 3 s.
         let server = try HTTPServer { _ in
-            Thread.sleep(forTimeInterval: 5)
+            Thread.sleep(forTimeInterval: 15)
             return AWSClientTests.json(200, "{}")
         }
         defer { server.stop() }
         let config = AWSConfig(region: "us-east-1", credentials: Credentials(accessKeyId: "a", secretAccessKey: "b"),
                                endpoints: [.sqs: Endpoint("http://127.0.0.1:\(server.port)", isOverride: true)!])
         let start = UTCTime.nowMilliseconds()
-        let aws = AWSClient(config: config).scoped(CallScope(deadlineMilliseconds: start + 1_500))
+        let aws = AWSClient(config: config).scoped(CallScope(deadlineMilliseconds: start + 6_000, marginMilliseconds: 3_000))
         do {
             try SQSClient(aws: aws).sendMessage(queueURL: "q", body: "b")
             Issue.record("expected AWS.DeadlineExceeded")
         } catch let AWSError.deadlineExceeded(_, operation, attempts, last?) {
             #expect(operation == "SendMessage" && attempts == 1)
-            guard case .transport(_, _, .timedOut) = last else {
+            guard case let .transport(_, _, .timedOut(_, afterMs)) = last else {
                 Issue.record("expected a timeout as the last error, got \(last)")
                 return
             }
+            // The attempt's timeout was the usable time left when it started: at most 3 s.
+            #expect(afterMs <= 3_000 && afterMs > 0, "the attempt's timeout was \(afterMs) ms")
         }
+        // A timeout never fires early: not before the usable 3 s. The 3 s margin is for reporting the failure
+        // before the deadline; the give-up itself comes well within it, however loaded the machine.
         let elapsed = elapsedMs(since: start)
-        #expect(elapsed >= 900 && elapsed < 1_500, "gave up after \(elapsed) ms; the usable time was 1000 ms")
+        #expect(elapsed >= 2_990 && elapsed < 5_000, "gave up after \(elapsed) ms; the usable time was 3000 ms, the deadline 6000 ms")
     }
 
     @Test func theRetryQuotaRunsOut() throws {
@@ -141,13 +149,17 @@ struct AWSDeadlineTests {
     @Test func batchRoundsStopAtTheDeadline() throws {
         let left = #"{"UnprocessedItems":{"t":[{"PutRequest":{"Item":{"pk":{"S":"a"}}}}]}}"#
         let script = Script([AWSClientTests.json(200, left)])
-        let (aws, server) = try tests.client(script, retry: RetryPolicy(baseDelay: 5, jitter: false))
+        // The wait before the second round (30 s) ends past a deadline 10 s away.
+        let (aws, server) = try tests.client(script, retry: RetryPolicy(baseDelay: 30, jitter: false))
         defer { server.stop() }
-        let scoped = aws.scoped(CallScope(deadlineMilliseconds: UTCTime.nowMilliseconds() + 2_000))
+        let start = UTCTime.nowMilliseconds()
+        let scoped = aws.scoped(CallScope(deadlineMilliseconds: start + 10_000))
         #expect(throws: AWSError.deadlineExceeded(service: .dynamodb, operation: "BatchWriteItem", attempts: 1,
                                                   lastError: nil)) {
             try DynamoDBClient(aws: scoped).batchWrite(table: "t", requests: [.put(["pk": .s("a")])])
         }
         #expect(script.count == 1)
+        let elapsed = elapsedMs(since: start)
+        #expect(elapsed < 5_000, "it must stop at once instead of waiting towards the deadline; it took \(elapsed) ms")
     }
 }

@@ -115,6 +115,23 @@ struct HostileInputTests {
         if let error { #expect(["Imaging.CodecError", "Imaging.Corrupt"].contains(error.errorType), "\(error)") }
     }
 
+    /// picture-processor keeps one renderer for every picture of its instance: a picture refused by libjpeg,
+    /// in its header or its scan, must not make the next one fail. (A refused header left TurboJPEG's
+    /// decompressor mid-header, and every later picture failed as corrupt.)
+    @Test func aRendererThatRefusedAPictureRendersTheNextOne() throws {
+        var bogusTable = base
+        let dht = try #require((2..<bogusTable.count - 1).first { bogusTable[$0] == 0xFF && bogusTable[$0 + 1] == 0xC4 })
+        for index in 0..<16 { bogusTable[dht + 5 + index] = 0xFF }  // 255 codes of every length
+        let renderer = try RenditionRenderer()
+        let specs = [try RenditionSpec("fit:64x64")]
+        for (what, bytes) in [("bogus Huffman table", bogusTable), ("damaged scan", JPEGSurgery.withDamagedScan(base))] {
+            #expect(throws: ImagingError.self, "\(what)") { try renderer.render(bytes, specs: specs) }
+            let next = try renderer.render(base, specs: specs)
+            #expect(next.map { "\($0.width)x\($0.height)" } == ["64x40"], "after the \(what)")
+        }
+        #expect(throws: ImagingError.corrupt("Bogus Huffman table definition")) { try renderer.render(bogusTable, specs: specs) }
+    }
+
     @Test func twelveBitLosslessAndHierarchicalAreUnsupported() {
         #expect(renderError(JPEGSurgery.withPrecision(base, 12)) == .unsupportedJPEG("12-bit samples (only 8-bit JPEGs are decoded)"))
         #expect(renderError(JPEGSurgery.withFrameMarker(base, 0xC3)) == .unsupportedJPEG("lossless JPEG"))
@@ -290,7 +307,8 @@ extension Array where Element == UInt8 {
     }
 }
 
-/// Seeded random damage to real JPEGs: every result is a rendition or an `ImagingError`, never a crash.
+/// Seeded random damage to real JPEGs: every result is a rendition or an `ImagingError`, never a crash, and
+/// each round's the one recorded.
 struct MutationTests {
     struct Generator: RandomNumberGenerator {
         var state: UInt64
@@ -303,13 +321,59 @@ struct MutationTests {
         }
     }
 
+    /// What becomes of each round's mutant (see `outcome`), recorded with Debian 12's libjpeg-turbo 2.1.5: a
+    /// renderer that refused everything, rendered everything, or changed with the pictures before (its
+    /// state leaking from one picture to the next) changes these.
+    static let expected: [String: String] = [
+        "ladybird-420.jpg":
+            "RKKKKKRKCKKCKKCRKCRKCRKCRKKRKKKKCKKCRKCKKCKKCRKKKKCRKCKKCRKCKKCKCKRKKKKCKKCRKCKKCKKCKKKRKKKKRKKCRKKCKKRKCKKCRKKKKCKCTRKKKKCKKTKKCKKTRKCKCCKKCRKCKCCRKC",
+        "ladybird-progressive.jpg":
+            "KKKKKKKCKKKKKRCKKRKCKKKRKCKRKCKKKKKKKKCRKCRKCKKCKKRKKCKKKKKKKKCKKKKKKKKCKKKKKKTKCKKKKKCKKKRKKRKKRKCKKKRKKKKKCKCKKFKKCKKKKKCKKCKKKKKKRCTKKKKKCCCCKKCTKC",
+        "ladybird-cmyk.jpg":
+            "RKTRKRKKTKKCKKKCKCKKRTKCKKRRKCKKCKKCRKCRRTRKCRKKRKRKKCKKCRKKKKCRKKRKKKKCKKCRKCKKCRKCKKKKKKRKCRKCRKCKKCKKCKKRKKCRKKRKCRKCKKCKKCRKCKKKKKCKKCCKRKKCRKKKKC",
+        "ladybird-gray.jpg":
+            "RKKKKRKKTKKKTKCTKCCKKKKKRKCKKCKKRRKKKKKKRCKKKRKKKKRRKCKKCKKRKKKKKKKKKKKRKKKRKTKKKKKCCKCKKKKKKRKKRKRKKKKKRKKKKKCRKKKKKKCCKKKKKRRKCRKRCKRKKRRKCKKCRKKRKT",
+    ]
+
+    /// One letter for what became of a mutant: `R` rendered, else the ImagingError's kind.
+    static func outcome(_ render: () throws -> [Rendition]) throws -> Character {
+        do {
+            let renditions = try render()
+            #expect(renditions.count == 2 && renditions.allSatisfy { !$0.jpeg.isEmpty })
+            return "R"
+        } catch let error as ImagingError {
+            switch error {
+            case .unsupportedFormat: return "F"
+            case .unsupportedJPEG: return "U"
+            case .truncated: return "T"
+            case .corrupt: return "C"
+            case .tooManyPixels: return "P"
+            case .inputTooLarge: return "I"
+            case .tooMuchMemory: return "M"
+            case .tooManyScans: return "S"
+            case .outputTooLarge, .outputSideTooLarge: return "O"
+            case .invalidSpec: return "V"
+            case .codec: return "K"
+            }
+        }
+    }
+
+    /// The outcome of every round as recorded, naming the rounds that differ.
+    static func expect(_ outcomes: String, _ expected: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let got = Array(outcomes), want = Array(expected)
+        let differing = (0..<max(got.count, want.count)).filter { $0 >= got.count || $0 >= want.count || got[$0] != want[$0] }
+            .map { "round \($0): \($0 < want.count ? String(want[$0]) : "-") -> \($0 < got.count ? String(got[$0]) : "-")" }
+        #expect(differing.isEmpty, "\(name): \(differing.count) rounds differ: \(differing.prefix(20).joined(separator: ", "))\ngot \(outcomes)",
+                sourceLocation: sourceLocation)
+    }
+
     @Test(arguments: ["ladybird-420.jpg", "ladybird-progressive.jpg", "ladybird-cmyk.jpg", "ladybird-gray.jpg"])
     func damagedFilesNeverCrash(_ file: String) throws {
         let original = try Fixtures.bytes("photos/\(file)")
         let renderer = try RenditionRenderer()
         let specs = [try RenditionSpec("fit:64x64"), try RenditionSpec("50%")]
         var random = Generator(state: UInt64(file.utf8.count) &* 7919)
-        var outcomes = (rendered: 0, refused: 0)
+        var outcomes = ""
         for round in 0..<150 {
             var bytes = original
             switch round % 3 {
@@ -325,14 +389,8 @@ struct MutationTests {
                     bytes[Int.random(in: 2..<min(600, bytes.count), using: &random)] = UInt8.random(in: 0...255, using: &random)
                 }
             }
-            do {
-                let renditions = try renderer.render(bytes, specs: specs)
-                #expect(renditions.allSatisfy { !$0.jpeg.isEmpty })
-                outcomes.rendered += 1
-            } catch is ImagingError {
-                outcomes.refused += 1
-            }
+            outcomes.append(try Self.outcome { try renderer.render(bytes, specs: specs) })
         }
-        #expect(outcomes.rendered + outcomes.refused == 150)
+        Self.expect(outcomes, Self.expected[file] ?? "", file)
     }
 }

@@ -13,12 +13,18 @@ struct MQTTSendTests {
     static let topic = topicPrefix + "/+"
     static let limits = IoTPieceMessage.Limits(maxPieces: 100_000, maxPieceBytes: IoTPieceMessage.maxPieceBytesCeiling)
 
-    /// What a subscriber received, in arrival order.
+    /// What a subscriber received, in arrival order (the test's own markers apart, see `settle`).
     final class Received: @unchecked Sendable {
         private let lock = NSLock()
         private var items: [(topic: String, payload: [UInt8])] = []
+        private var markers: Set<[UInt8]> = []
 
-        func add(_ topic: String, _ payload: [UInt8]) { lock.withLock { items.append((topic, payload)) } }
+        func add(_ topic: String, _ payload: [UInt8]) {
+            lock.withLock {
+                if payload.starts(with: MQTTSendTests.markerPrefix) { markers.insert(payload) } else { items.append((topic, payload)) }
+            }
+        }
+        func hasMarker(_ marker: [UInt8]) -> Bool { lock.withLock { markers.contains(marker) } }
         var all: [(topic: String, payload: [UInt8])] { lock.withLock { items } }
         var messages: [IoTPieceMessage] {
             // As piece-storage gets them: through the template's IoT rule, which adds `thing` from the topic.
@@ -69,6 +75,23 @@ struct MQTTSendTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mqtt-send-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir
+    }
+
+    static let markerPrefix = Array("tessera-test-marker-".utf8)
+
+    /// Returns once the subscriber has everything the broker took before now: a marker published after (and
+    /// acknowledged) reaches the subscriber after those, as mosquitto forwards in the order it took them.
+    /// A wait of fixed length says nothing on a loaded machine; this one ends when the marker arrives.
+    static func settle(_ broker: MosquittoBroker, _ received: Received, topic: String = topic) throws {
+        let marker = markerPrefix + Array(UUID().uuidString.utf8)
+        let clientId = "marker-\(UUID().uuidString.prefix(8))"
+        let client = try MQTTClient(broker: broker.url, clientId: clientId)
+        defer { client.disconnect() }
+        // A topic the subscriber's filter matches, and the one a client of this id may publish to.
+        let concrete = topic.hasSuffix("/+") ? String(topic.dropLast()) + clientId : topic.contains("+") || topic.contains("#")
+            ? "tessera/pieces/" + clientId : topic
+        try client.publish(topic: concrete, payload: marker)
+        try #require(eventually(60) { received.hasMarker(marker) }, "the marker published after the sends never arrived")
     }
 
     static func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
@@ -165,11 +188,16 @@ struct MQTTSendTests {
         #expect(try received.end == .end(machineId: "cam-8", label: label, total: total,
                                          sha256: hexString(SHA256.hash(photo)), contentType: "image/jpeg"))
 
-        // Over the ceiling: a usage error before anything is sent.
+        // Over the ceiling: a usage error (ArgumentParser's status 64) before anything is sent.
+        let sentBefore = received.all.count
         let tooBig = try Self.send([Fixtures.url("photos/\(name)").path, "--broker", broker.url,
                                     "--piece-bytes", String(IoTPieceMessage.maxPieceBytesCeiling + 1)])
-        #expect(tooBig.status != 0)
-        #expect(tooBig.log.contains("--piece-bytes must be 1 to \(IoTPieceMessage.maxPieceBytesCeiling)"))
+        #expect(tooBig.status == 64, "\(tooBig.log)")
+        #expect(tooBig.log.hasPrefix("Error: --piece-bytes must be 1 to \(IoTPieceMessage.maxPieceBytesCeiling) (a piece's base64 "
+                                     + "and JSON must fit one 128 KB IoT Core message), got \(IoTPieceMessage.maxPieceBytesCeiling + 1)\n"
+                                     + "Usage: tessera send"), "\(tooBig.log)")
+        try Self.settle(broker, received)
+        #expect(received.all.count == sentBefore, "nothing published for a usage error")
     }
 
     /// Each device publishes to its own topic, `<prefix>/<machine id>`: what the device policy allows and
@@ -235,8 +263,8 @@ struct MQTTSendTests {
             #expect(result.log.contains(message), "\(name): \(result.log)")
             #expect(!result.log.contains("Usage:"), "\(name): a clear error, not the usage text")
         }
-        usleep(200_000)
-        #expect(received.all.isEmpty, "nothing published for a refused file")
+        try Self.settle(broker, received)
+        #expect(received.all.isEmpty, "nothing published for a refused file: \(received.all.count) messages")
     }
 
     @Test func anUnreachableBrokerFailsFastNamingHostAndPort() throws {
@@ -303,8 +331,8 @@ struct MQTTSendTests {
         let changed = try Self.send(common + ["--broker", broker.url, "--resume"])
         #expect(changed.status == 1, "\(changed.log)")
         #expect(changed.log.contains("\(path) changed since the interrupted send recorded in \(state)"), "\(changed.log)")
-        usleep(200_000)
-        #expect(received.all.isEmpty)
+        try Self.settle(broker, received)
+        #expect(received.all.isEmpty, "nothing published for a changed file: \(received.all.count) messages")
 
         // The same file again: exactly the pieces not acknowledged, each once, then END.
         try Data(photo).write(to: URL(fileURLWithPath: path))

@@ -64,13 +64,24 @@ struct ResizeCommandTests {
         #expect(result.output == nil)
     }
 
+    /// ArgumentParser's usage error: status 64 (EX_USAGE), the message, the usage line, and no output file.
     @Test func badArgumentsAreUsageErrors() throws {
         let base = try Fixtures.bytes("photos/ladybird-420.jpg")
-        for arguments in [["--scale", "50%", "--fit", "10x10"], [], ["--fit", "0x10"], ["--scale", "50%", "--quality", "0"],
-                          ["--scale", "50%", "--memory", "64"], ["--scale", "50%", "--memory", "20000"]] {
+        let cases: [([String], String)] = [
+            (["--scale", "50%", "--fit", "10x10"], "give exactly one of --scale, --fit, --size, --width"),
+            ([], "give exactly one of --scale, --fit, --size, --width"),
+            (["--fit", "0x10"], #"invalid rendition "fit:0x10": "0" is not a whole number of pixels from 1 to 65500"#),
+            (["--scale", "0%"], #"invalid rendition "0%": a percentage must be a number above 0, like 50%"#),
+            (["--scale", "50%", "--quality", "0"], "--quality must be 1 to 100"),
+            (["--scale", "50%", "--memory", "64"], "--memory must be a Lambda memory size, 128 to 10240 (MB)"),
+            (["--scale", "50%", "--memory", "20000"], "--memory must be a Lambda memory size, 128 to 10240 (MB)"),
+        ]
+        for (arguments, message) in cases {
             let result = try resize(base, arguments)
-            #expect(result.status != 0, "\(arguments)")
-            #expect(result.output == nil)
+            #expect(result.status == 64, "\(arguments): \(result.log)")
+            #expect(result.log.hasPrefix("Error: \(message)\nUsage: tessera resize [<options>] <input> <output>\n"),
+                    "\(arguments): \(result.log)")
+            #expect(result.output == nil, "\(arguments)")
         }
     }
 }

@@ -18,6 +18,22 @@ struct RuntimeProcessTests {
 
     static let validPiece = Array(#"{"thing":"cam-1","machine_id":"cam-1","label":"photo","count":1,"data":"/9j/4AAQ"}"#.utf8)
 
+    /// When each event went out to the function (monotonic nanoseconds), as the Runtime API saw it.
+    static func handOutTimes(_ api: LocalRuntimeAPI) -> Box<[UInt64]> {
+        let times = Box<[UInt64]>([])
+        api.onHandedOut { _ in
+            let now = monotonicNanoseconds()
+            times.with { $0.append(now) }
+        }
+        return times
+    }
+
+    /// Milliseconds from the first hand-out to `end`; -1 when either is missing.
+    static func milliseconds(from handedOut: Box<[UInt64]>, to end: UInt64?) -> Int {
+        guard let start = handedOut.current.first, let end, end >= start else { return -1 }
+        return Int((end - start) / 1_000_000)
+    }
+
     /// Waits until the function is blocked on its first `/next`.
     func waitForPoll(_ api: LocalRuntimeAPI) {
         for _ in 0..<500 where api.timeline.firstNext == nil { usleep(10_000) }
@@ -39,15 +55,19 @@ struct RuntimeProcessTests {
         }
     }
 
+    /// No event is ever queued: only the signal can end the function. One that waited for an event, or for
+    /// its poll of `/next` to end, would still be running after the 10 s (a process exits in milliseconds).
     @Test func sigtermWhileIdleEndsAtOnce() throws {
         let api = try LocalRuntimeAPI()
         defer { api.stop() }
         let function = try FunctionProcess.start("noop-function", environment: ["AWS_LAMBDA_RUNTIME_API": api.endpoint])
+        defer { function.terminate() }
         waitForPoll(api)
-        let start = monotonicNanoseconds()
+        #expect(api.timeline.firstNext != nil, "the function never polled /next\n\(function.log)")
         kill(function.pid, SIGTERM)
-        #expect(function.waitForExit(timeout: 5)?.status == 0)
-        #expect(monotonicNanoseconds() - start < 1_000_000_000)
+        #expect(function.waitForExit(timeout: 10)?.status == 0, "still running 10 s after SIGTERM while idle\n\(function.log)")
+        #expect(function.log.contains("SIGTERM: runtime stopping"), "\(function.log)")
+        #expect(api.timeline.firstOutcome == nil)
     }
 
     @Test func proxyVariablesDoNotApplyToTheRuntimeAPI() throws {
@@ -109,16 +129,23 @@ struct RuntimeProcessTests {
             "piece-storage", environment: Self.pieceStorageEnvironment(api: api, endpoint: "http://127.0.0.1:\(hanging.port)"))
         defer { function.terminate() }
         waitForPoll(api)
-        let start = UTCTime.nowMilliseconds()
+        let handedOut = Self.handOutTimes(api)
         let outcome = api.invoke(Self.validPiece, timeout: 10)
-        let elapsed = UTCTime.nowMilliseconds() - start
         guard case let .error(type, message, _)? = outcome else {
             Issue.record("expected an error post, got \(String(describing: outcome))\n\(function.log)")
             return
         }
         #expect(type == "AWS.DeadlineExceeded")
-        #expect(message.contains("dynamodb GetItem gave up before the invocation's deadline"), "\(message)")
-        #expect(elapsed < timeoutMs, "the error came \(elapsed) ms after the start, past the \(timeoutMs) ms deadline")
+        // The one attempt had the time left before the deadline less the 500 ms margin (2.5 s), and timed out.
+        let prefix = "dynamodb GetItem gave up before the invocation's deadline after 1 attempt(s); last error: dynamodb GetItem: "
+            + "request to http://127.0.0.1:\(hanging.port)/ timed out after "
+        #expect(message.hasPrefix(prefix) && message.hasSuffix(" ms"), "\(message)")
+        let attemptMs = Int(message.dropFirst(prefix.count).dropLast(" ms".count)) ?? -1
+        #expect(attemptMs > 1_500 && attemptMs <= timeoutMs - 500, "the attempt's timeout was \(attemptMs) ms: \(message)")
+        // From the event's hand-out to the error post, as the Runtime API saw them: after the usable time
+        // (a timeout never fires early) and before the deadline: the 500 ms margin is the function's own.
+        let elapsed = Self.milliseconds(from: handedOut, to: api.timeline.firstOutcome)
+        #expect(elapsed < timeoutMs, "the error came \(elapsed) ms after the hand-out, past the \(timeoutMs) ms deadline")
         #expect(elapsed > timeoutMs - 1_000, "it gave up after \(elapsed) ms, long before it had to")
         #expect(function.isRunning)
     }
@@ -138,13 +165,14 @@ struct RuntimeProcessTests {
         let function = try FunctionProcess.start("piece-storage", environment: environment)
         defer { function.terminate() }
         waitForPoll(api)
-        let start = UTCTime.nowMilliseconds()
+        let handedOut = Self.handOutTimes(api)
         let end = #"{"thing":"cam-1","machine_id":"cam-1","label":"photo","count":3,"data":"END"}"#
         guard case let .error(type, message, _)? = api.invoke(Array(end.utf8), timeout: 10) else {
             Issue.record("expected an error post\n\(function.log)")
             return
         }
-        #expect(UTCTime.nowMilliseconds() - start < 3_000)
+        let elapsed = Self.milliseconds(from: handedOut, to: api.timeline.firstOutcome)
+        #expect(elapsed < 3_000, "the error came \(elapsed) ms after the hand-out, past the 3000 ms deadline")
         #expect(type == "AWS.DeadlineExceeded" && message.contains("sqs SendMessage"), "\(message)")
         let record = try #require(try db.getItem(table: table, key: ["pictureId": .s("cam-1/photo"), "piece": .number(0)],
                                                  consistentRead: true))

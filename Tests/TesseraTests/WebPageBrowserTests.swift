@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TesseraAWS
+import TesseraHTTP
 import TesseraLocal
 import TesseraSupport
 
@@ -19,7 +20,7 @@ struct WebPageBrowserTests {
     /// The template's user pool has a user, `pat`, with this password.
     static let password = "Page-test-password-1"
 
-    static func startStack() throws -> LocalStack {
+    static func startStack() throws -> (stack: LocalStack, ids: [String: String]) {
         let template = try LocalTemplate.load(LocalTemplateTests.root.appendingPathComponent("template.yaml").path,
                                               stackName: Emulator.uniqueName("page"))
         let aws = try Emulator.openClient()
@@ -28,10 +29,11 @@ struct WebPageBrowserTests {
         try CognitoClient(aws: aws).createUser(poolId: pool, username: "pat", password: password)
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("page-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-        return try LocalStack(functions: try LocalFunction.all(in: template, ids: ids),
-                              code: .buildProducts(FunctionProcess.binDirectory.path), environment: Emulator.openVariables,
-                              apiAccess: try LocalResources.apiAccess(template, ids: ids, emulatorURL: Emulator.openVariables["AWS_ENDPOINT_URL"]!),
-                              logDirectory: logs, log: { _ in })
+        let stack = try LocalStack(functions: try LocalFunction.all(in: template, ids: ids),
+                                   code: .buildProducts(FunctionProcess.binDirectory.path), environment: Emulator.openVariables,
+                                   apiAccess: try LocalResources.apiAccess(template, ids: ids, emulatorURL: Emulator.openVariables["AWS_ENDPOINT_URL"]!),
+                                   logDirectory: logs, log: { _ in })
+        return (stack, ids)
     }
 
     /// Signs in through the page's form, against the user pool's own API, as a person would.
@@ -66,7 +68,7 @@ struct WebPageBrowserTests {
     }
 
     @Test func aPhotoUploadedInThePageShowsUpInTheGalleryAndItsDetail() throws {
-        let stack = try Self.startStack()
+        let (stack, _) = try Self.startStack()
         defer { stack.stop() }
         let browser = try WebDriver()
         defer { browser.quit() }
@@ -115,7 +117,7 @@ struct WebPageBrowserTests {
     }
 
     @Test func theAPIsErrorsAreShownToTheUser() throws {
-        let stack = try Self.startStack()
+        let (stack, _) = try Self.startStack()
         defer { stack.stop() }
         let browser = try WebDriver()
         defer { browser.quit() }
@@ -128,17 +130,172 @@ struct WebPageBrowserTests {
         try browser.wait(until: "the API's error is shown", timeout: 10) {
             try browser.text(status).contains("S3 keys, and so collections, have at most 1024")
         }
-        // A file that is not a JPEG is refused in the page, before any upload.
+        // A file that is not a JPEG (named .jpg, so the browser calls it image/jpeg) is refused in the page from
+        // its first bytes, before any upload: the message names the file.
         let notJPEG = FileManager.default.temporaryDirectory.appendingPathComponent("not-a-photo-\(UUID().uuidString).jpg")
         try Data("GIF89a, not a JPEG".utf8).write(to: notJPEG)
         defer { try? FileManager.default.removeItem(at: notJPEG) }
         try browser.sendKeys(try browser.find("#file"), notJPEG.path)
+        try browser.sendKeys(try browser.find("#collection"), "trip")
         try browser.click(try browser.find("#upload"))
+        let refusal = "“\(notJPEG.lastPathComponent)” is not a JPEG file (it does not start with FF D8 FF)."
         try browser.wait(until: "the page refuses a file that is not a JPEG", timeout: 10) {
-            try browser.text(status).lowercased().contains("jpeg")
+            try browser.text(status) == refusal
         }
+        #expect(try browser.attribute(status, "data-kind") == "error")
         let errors = try browser.browserLog().filter { $0.level == "SEVERE" }
         // The API answered 400 on purpose; Chromium logs failed fetches as console errors, so only those are allowed.
         #expect(errors.allSatisfy { $0.message.contains("400") }, "browser console: \(errors)")
     }
+
+    /// A picture dropped straight into the bucket keeps its key's characters in its name (DESIGN.md): the page
+    /// shows such a name as text, in the gallery and the detail view, and never parses it as HTML.
+    @Test func aHostilePictureNameShowsAsText() throws {
+        let (stack, ids) = try Self.startStack()
+        defer { stack.stop() }
+        let collection = Emulator.uniqueName("hostile")
+        // No "/": the collection is the key up to its last one.
+        let name = #"<img src=x onerror="window.pwned=1;document.title='pwned'"> &amp; <b>bold<b> "quoted" 'too'"#
+        let photo = try Fixtures.bytes("photos/ladybird-420.jpg")
+        try S3Client(aws: try Emulator.openClient()).putObject(
+            bucket: try #require(ids["OriginalsBucket"]), key: "\(collection)/\(name).jpg", body: photo, contentType: "image/jpeg")
+
+        let browser = try WebDriver()
+        defer { browser.quit() }
+        try browser.navigate(stack.gateway!.url)
+        try signIn(browser)
+        try browser.sendKeys(try browser.waitFor("#search-collection"), collection)
+        try browser.click(try browser.find("#search"))
+        // The tile of the processed picture, found by its name (an attribute, compared in script).
+        let tile = "[...document.querySelectorAll('#gallery button.picture')].find((b) => b.dataset.name === arguments[0])"
+        try browser.wait(until: "the picture's thumbnail is in the gallery", timeout: 90) {
+            try browser.executeScript("const b = \(tile); const i = b?.querySelector('img');"
+                + " return !!i && b.classList.contains('ready') && i.complete && i.naturalWidth > 0;", [name]) as? Bool == true
+        }
+        // The caption's first node is the name as one text node; the tile holds the thumbnail and no other element.
+        #expect(try browser.executeScript("const c = \(tile).querySelector('.caption');"
+            + " return c.firstChild.nodeType === Node.TEXT_NODE && c.firstChild.nodeValue === arguments[0];", [name]) as? Bool == true)
+        #expect(try browser.executeScript("return [...\(tile).querySelectorAll('*')].map((e) => e.tagName).join(' ');", [name])
+            as? String == "IMG SPAN SPAN")
+
+        try browser.executeScript("\(tile).click();", [name])
+        let detail = try browser.waitFor("#detail")
+        try browser.wait(until: "the detail view is open", timeout: 10) { try browser.isDisplayed(detail) }
+        try browser.wait(until: "the detail view's renditions", timeout: 30) {
+            try browser.executeScript("return document.querySelectorAll('#detail figure[data-rendition] img').length;") as? Int == 2
+        }
+        #expect(try browser.text(try browser.find("#detail-title")) == "\(collection) / \(name)")
+        #expect(try browser.executeScript("return document.querySelector('#detail [data-field=\"name\"] dd').textContent;")
+            as? String == name)
+        #expect(try browser.executeScript("return [...document.querySelectorAll('#detail figure img')].map((i) => i.alt);")
+            as? [String] == ["\(name), thumb rendition", "\(name), half rendition"])  // largest first: 256x160, 160x100
+
+        // Nothing of the name ran or became an element anywhere.
+        #expect(try browser.executeScript("return window.pwned === undefined && document.title === 'Tessera pictures';") as? Bool == true)
+        #expect(try browser.executeScript("return document.querySelectorAll('[onerror], b, img[src=\"x\"]').length;") as? Int == 0)
+        let errors = try browser.browserLog().filter { $0.level == "SEVERE" }
+        #expect(errors.isEmpty, "browser console: \(errors)")
+    }
+
+    /// The page's optional bearer token, for a stack whose tokens come from another issuer (JwtIssuer: the
+    /// page has no sign-in of its own): `#token=...` in the address is taken once, sent as
+    /// `Authorization: Bearer ...` with every API call, kept for the tab's session (a reload without it still
+    /// sends it), and removed from the address bar with the rest of the fragment kept. Without one, no header.
+    /// Where the page signs in itself, a `#token=` is never taken (a link with someone else's token would
+    /// sign the visitor in as them). (What the API does with the token is PictureAPI's and the local
+    /// endpoint's to test: here it answers the page itself, RecordingAPI.)
+    @Test func aTokenInTheFragmentIsSentRememberedAndRemovedFromTheAddress() throws {
+        let (stack, _) = try Self.startStack()
+        defer { stack.stop() }
+        let page = try RecordingAPI(pageFrom: stack.gateway!.port, ownSignIn: false)
+        defer { page.stop() }
+        let signsIn = try RecordingAPI(pageFrom: stack.gateway!.port, ownSignIn: true)
+        defer { signsIn.stop() }
+        let browser = try WebDriver()
+        defer { browser.quit() }
+        let collection = Emulator.uniqueName("token")
+        // A JWT's shape (base64url parts: header, claims with an expiry far off, signature); the page reads no more than its claims.
+        func part(_ json: String) -> String {
+            Data(json.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+        let token = part(#"{"alg":"RS256","kid":"test"}"#) + "." + part(#"{"sub":"tessera-test","exp":4102444800}"#) + ".c2lnbmF0dXJl-_"
+
+        /// Loads the page at `address` (from a blank page, so a fragment-only change loads it anew), has it list
+        /// the collection, and returns the Authorization headers of the listing calls it made.
+        func listing(_ address: String, on page: RecordingAPI = page) throws -> [String?] {
+            try browser.navigate("about:blank")
+            let before = page.requests.count
+            try browser.navigate(address)
+            let search = try browser.waitFor("#search-collection")
+            try browser.clear(search)  // the page fills in the collection it remembers
+            try browser.sendKeys(search, collection)
+            try browser.click(try browser.find("#search"))
+            let status = try browser.find("#status")
+            try browser.wait(until: "the page lists the collection", timeout: 10) {
+                try browser.text(status) == "Showing “\(collection)”."
+                    && page.requests.dropFirst(before).contains { $0.target.hasPrefix("/pictures?") }
+            }
+            return page.requests.dropFirst(before).filter { $0.target.hasPrefix("/pictures?") }.map(\.authorization)
+        }
+
+        // The page that signs in itself takes no token from a link, and drops it from the address.
+        let refused = try listing(signsIn.url + "#token=\(token)&view=grid", on: signsIn)
+        #expect(!refused.isEmpty && refused.allSatisfy { $0 == nil }, "a linked token was taken: \(refused)")
+        #expect(try browser.executeScript("return location.hash;") as? String == "#view=grid")
+
+        let none = try listing(page.url + "#view=grid")
+        #expect(!none.isEmpty && none.allSatisfy { $0 == nil }, "without a token: \(none)")
+
+        let given = try listing(page.url + "#token=\(token)&view=grid")
+        #expect(!given.isEmpty && given.allSatisfy { $0 == "Bearer \(token)" }, "with #token=: \(given)")
+        #expect(try browser.executeScript("return location.hash;") as? String == "#view=grid")
+        #expect(try browser.executeScript("return location.href;") as? String == page.url + "#view=grid")
+
+        let reloaded = try listing(page.url)
+        #expect(!reloaded.isEmpty && reloaded.allSatisfy { $0 == "Bearer \(token)" }, "after a reload: \(reloaded)")
+        #expect(try browser.executeScript("return location.href;") as? String == page.url)
+        #expect(!page.requests.contains { $0.target.contains(token) }, "the token went into a URL")
+    }
+}
+
+/// The page's server for the token test: GET / (the page) comes from the local API endpoint `upstream`;
+/// every other request, the page's API calls, is recorded with its Authorization header and answered here
+/// with an empty listing, so what the page sends is seen whatever the API's own access rules.
+final class RecordingAPI {
+    struct Request: Sendable {
+        let method: String
+        let target: String
+        let authorization: String?
+    }
+
+    private let server: HTTPServer
+    private let recorded = Box<[Request]>([])
+
+    /// `ownSignIn` false: the page as a stack with JwtIssuer serves it, with no user pool client of its own.
+    init(pageFrom upstream: UInt16, ownSignIn: Bool) throws {
+        let recorded = recorded
+        server = try HTTPServer { request in
+            recorded.with { $0.append(Request(method: request.method, target: request.target,
+                                              authorization: request.headers["authorization"])) }
+            guard request.path == "/" else {
+                return HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "application/json")]),
+                                    body: Array(#"{"items":[],"cursor":null}"#.utf8))
+            }
+            guard let page = try? HTTPClient().send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(upstream)/")) else {
+                return HTTPResponse(status: 502)
+            }
+            var body = page.text
+            if !ownSignIn, let start = body.range(of: "data-auth-client=\""),
+               let end = body[start.upperBound...].firstIndex(of: "\"") {
+                body.replaceSubrange(start.upperBound..<end, with: "")
+            }
+            return HTTPResponse(status: page.status, headers: HTTPHeaders([("Content-Type", page.headers["content-type"] ?? "text/html")]),
+                                body: Array(body.utf8))
+        }
+    }
+
+    var url: String { "http://127.0.0.1:\(server.port)/" }
+    var requests: [Request] { recorded.current }
+    func stop() { server.stop() }
 }
