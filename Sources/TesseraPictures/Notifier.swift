@@ -33,10 +33,12 @@ public struct Notifier {
         self.sns = sns
     }
 
-    public func ready(_ picture: PictureKey, bucket: String, renditions: [RenditionSummary]) throws {
+    /// `bucket` and `key` name the original; each rendition's key is in `renditionsBucket` (DESIGN.md).
+    public func ready(_ picture: PictureKey, originalsBucket: String, renditionsBucket: String,
+                      renditions: [RenditionSummary]) throws {
         let list = renditions.map { "\(jsonQuoted($0.name)):\($0.json)" }.joined(separator: ",")
-        try publish("picture.ready", "{\(names(picture)),\"bucket\":\(jsonQuoted(bucket)),"
-            + "\"key\":\(jsonQuoted(picture.key)),\"renditions\":{\(list)}}")
+        try publish("picture.ready", "{\(names(picture)),\"bucket\":\(jsonQuoted(originalsBucket)),"
+            + "\"key\":\(jsonQuoted(picture.key)),\"renditionsBucket\":\(jsonQuoted(renditionsBucket)),\"renditions\":{\(list)}}")
     }
 
     public func failed(_ picture: PictureKey, errorType: String, message: String) throws {
@@ -51,8 +53,10 @@ public struct Notifier {
             + (checksumMismatch ? ",\"checksumMismatch\":true}" : "}"))
     }
 
+    /// Collection, name, and `picture` ("collection/name", the id every log line about it carries).
     private func names(_ picture: PictureKey) -> String {
-        "\"collection\":\(jsonQuoted(picture.collection)),\"name\":\(jsonQuoted(picture.name))"
+        "\"collection\":\(jsonQuoted(picture.collection)),\"name\":\(jsonQuoted(picture.name)),"
+            + "\"picture\":\(jsonQuoted(picture.collection + "/" + picture.name))"
     }
 
     private func publish(_ event: String, _ message: String) throws {

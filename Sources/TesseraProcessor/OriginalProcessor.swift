@@ -126,7 +126,7 @@ struct OriginalProcessor {
             try s3.putObject(bucket: config.renditionsBucket, key: summary.key, body: rendition.jpeg, contentType: "image/jpeg",
                              cacheControl: "public, max-age=86400", metadata: ["original-etag": object.head.etag])
         }
-        try notifier.ready(picture, bucket: config.renditionsBucket, renditions: summaries)
+        try notifier.ready(picture, originalsBucket: event.bucket, renditionsBucket: config.renditionsBucket, renditions: summaries)
         try pictures.markNotified(picture, version)
         return .ready(renditions: summaries.count)
     }

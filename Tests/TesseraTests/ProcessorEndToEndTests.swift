@@ -56,7 +56,11 @@ import TesseraSupport
         #expect(thumbItem["key"] == .s("thumb/cam-7/flower.jpg") && thumbItem["bytes"]?.int == thumb.bytes.count)
         let notes = try h.notifications()
         #expect(notes.map(\.event) == ["picture.ready"], "\(notes)")
-        #expect(notes.first?.message["key"] as? String == "cam-7/flower.jpg")
+        // bucket and key name the original; the renditions' keys are in renditionsBucket (DESIGN.md).
+        let ready = notes.first?.message ?? [:]
+        #expect(ready["key"] as? String == "cam-7/flower.jpg" && ready["bucket"] as? String == h.originals, "\(ready)")
+        #expect(ready["renditionsBucket"] as? String == h.renditions && ready["picture"] as? String == "cam-7/flower", "\(ready)")
+        #expect(try h.s3.headObject(bucket: ready["bucket"] as? String ?? "", key: ready["key"] as? String ?? "") != nil)
     }
 
     @Test func endBeforeItsLastPieceStillCompletes() throws {
