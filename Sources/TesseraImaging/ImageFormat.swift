@@ -7,7 +7,8 @@ public enum ImageFormat {
             bytes.count >= offset + prefix.count && Array(bytes[offset..<(offset + prefix.count)]) == prefix
         }
         if bytes.isEmpty { return "empty input" }
-        if starts([0xFF, 0xD8, 0xFF]) { return "JPEG" }
+        // Start-of-image is all libjpeg asks for first; it skips junk before the next marker (a warning).
+        if starts([0xFF, 0xD8]) { return "JPEG" }
         if starts([0x89, 0x50, 0x4E, 0x47]) { return "PNG" }
         if starts(Array("GIF8".utf8)) { return "GIF" }
         if starts(Array("RIFF".utf8)) && starts(Array("WEBP".utf8), at: 8) { return "WebP" }

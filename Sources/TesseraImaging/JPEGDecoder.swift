@@ -111,6 +111,8 @@ public final class JPEGDecoder {
     public struct Scaled {
         public var pixels: PixelBuffer
         public var extent: (width: Double, height: Double)
+        /// libjpeg's warnings the picture was decoded with (`acceptedWarning`), for the log.
+        public var warnings: [String] = []
     }
 
     /// Decodes to RGB (gray stays one channel; CMYK/YCCK come out as RGB), at least `target` large.
@@ -149,26 +151,45 @@ public final class JPEGDecoder {
         var pixels = [UInt8](unsafeUninitializedCapacity: width * height * channels) { _, count in
             count = width * height * channels
         }
-        let status = jpeg.withUnsafeBufferPointer { source in
+        // -1 is an error or only warnings (the picture whole): told apart below, after each call.
+        var warnings: [String] = []
+        var failure: (status: Int32, message: String)?
+        jpeg.withUnsafeBufferPointer { source in
             pixels.withUnsafeMutableBufferPointer { target in
                 var headerWidth: Int32 = 0, headerHeight: Int32 = 0, subsampling: Int32 = 0
                 let source = UnsafeMutablePointer(mutating: source.baseAddress!)
-                guard tjDecompressHeader2(handle, source, UInt(jpeg.count), &headerWidth, &headerHeight,
-                                          &subsampling) == 0 else { return Int32(-2) }
+                let header = tjDecompressHeader2(handle, source, UInt(jpeg.count), &headerWidth, &headerHeight, &subsampling)
+                if header != 0 {
+                    let message = turboJPEGError(handle)
+                    guard let warning = acceptedWarning(message, info) else { failure = (-2, message); return }
+                    warnings.append(warning)
+                }
                 // The budget was computed from the inspector's reading of the header: it must be libjpeg's.
-                guard Int(headerWidth) == info.width, Int(headerHeight) == info.height else { return Int32(-3) }
-                return tjDecompress2(handle, source, UInt(jpeg.count), target.baseAddress, Int32(width), 0,
-                                     Int32(height), pixelFormat, 0)
+                guard Int(headerWidth) == info.width, Int(headerHeight) == info.height else {
+                    failure = (-3, "")
+                    return
+                }
+                if tjDecompress2(handle, source, UInt(jpeg.count), target.baseAddress, Int32(width), 0,
+                                 Int32(height), pixelFormat, 0) != 0 {
+                    let message = turboJPEGError(handle)
+                    // The header's warning comes again first (TurboJPEG keeps the first warning's message).
+                    guard let warning = acceptedWarning(message, info) else { failure = (-1, message); return }
+                    if !warnings.contains(warning) { warnings.append(warning) }
+                }
             }
         }
-        if status == -3 { throw ImagingError.corrupt("libjpeg reads another size than the frame header gives") }
-        if status != 0 {
-            let message = turboJPEGError()
+        if let (status, message) = failure {
+            // A handle libjpeg stopped mid-picture fails every later one: a new one for the next picture.
             resetHandle()
+            if status == -3 { throw ImagingError.corrupt("libjpeg reads another size than the frame header gives") }
             // A valid file whose components' sampling factors are none of TurboJPEG's layouts.
             if status == -2, message.rangeOfFirst("Could not determine subsampling type") != nil {
                 throw ImagingError.unsupportedJPEG("chroma sampling \(info.subsampling) is not one TurboJPEG decodes "
                     + "(gray, 4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1); re-encode the picture with one of those")
+            }
+            if message.hasPrefix("Corrupt JPEG data: "), message.rangeOfFirst(" extraneous bytes before marker 0x") != nil {
+                throw ImagingError.corrupt("libjpeg: \(message) (bytes after a scan's data: junk, or a damaged scan libjpeg "
+                    + "lost its way in and ended early; libjpeg words both so, and they cannot be told apart)")
             }
             throw status == -2 ? ImagingError.corrupt(message) : ImagingError.codec(message)
         }
@@ -176,12 +197,30 @@ public final class JPEGDecoder {
         if isCMYK { ColorConversion.cmykToRGB(&buffer, inverted: info.hasAdobeMarker) }
         let extent = (Double(info.width * factor.num) / Double(factor.denom),
                       Double(info.height * factor.num) / Double(factor.denom))
-        return Scaled(pixels: buffer, extent: extent)
+        return Scaled(pixels: buffer, extent: extent, warnings: warnings)
+    }
+
+    /// libjpeg's message when it is a warning the picture is rendered with, as "libjpeg: ...", or nil for
+    /// an error. Only junk skipped between segments is (JWRN_EXTRANEOUS_DATA, "Corrupt JPEG data: N
+    /// extraneous bytes before marker 0xXX", at the place the inspector found it: `JPEGInfo.firstJunk`),
+    /// which no pixel comes from. The same warning after a scan's data is refused: libjpeg words a scan
+    /// it lost its way in (damaged data decoded as other codes ends early) exactly so, and cannot tell it
+    /// from junk appended to a good scan. Every other warning means pixels the file does not have (a scan
+    /// cut short, a bad Huffman code, the file ending early) and stays a failure, as a truncated upload
+    /// must. TurboJPEG 2.x tells a warning by `tjGetErrorCode`, but keeps that flag through an error that
+    /// follows a warning (whose message then replaces the warning's), so the message is checked too. It
+    /// keeps only the first warning's message: a warning after accepted junk goes unseen.
+    private func acceptedWarning(_ message: String, _ info: JPEGInfo) -> String? {
+        guard tjGetErrorCode(handle) == Int32(TJERR_WARNING.rawValue), let junk = info.firstJunk,
+              message == "Corrupt JPEG data: \(junk.bytes) extraneous bytes before marker 0x\(hexString([junk.marker]))"
+        else { return nil }
+        return "libjpeg: \(message)"
     }
 }
 
-/// TurboJPEG's message for the last failure (1.2.90 has only the global `tjGetErrorStr`).
-func turboJPEGError() -> String {
-    guard let message = tjGetErrorStr() else { return "unknown TurboJPEG error" }
+/// TurboJPEG's message for the last failure: the handle's when given (`tjGetErrorStr2`, TurboJPEG 2.0+),
+/// else the global one, for a handle that could not be made.
+func turboJPEGError(_ handle: tjhandle? = nil) -> String {
+    guard let message = handle.map(tjGetErrorStr2) ?? tjGetErrorStr() else { return "unknown TurboJPEG error" }
     return String(cString: message)
 }

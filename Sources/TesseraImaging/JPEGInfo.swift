@@ -30,6 +30,10 @@ public struct JPEGInfo: Sendable, Equatable {
     public var scanCount = 0
     /// How many of the frame's components the first scan codes (all of them in a one-scan file).
     public var firstScanComponents = 0
+    /// The first bytes libjpeg's marker search skips between segments (junk before a marker, not
+    /// after a scan's data): how many it counts and the marker after them, as its "extraneous bytes
+    /// before marker" warning names them. The decoder accepts that warning for this place only.
+    public var firstJunk: (bytes: Int, marker: UInt8)?
     /// What was dropped or ignored on the way (an invalid or oversized ICC profile, ...), for the
     /// caller to log; the picture itself is fine.
     public var notes: [String] = []
@@ -60,6 +64,7 @@ public struct JPEGInfo: Sendable, Equatable {
             && a.exifSegment == b.exifSegment && a.hasAdobeMarker == b.hasAdobeMarker
             && a.samplingFactors.elementsEqual(b.samplingFactors) { $0 == $1 }
             && a.scanCount == b.scanCount && a.firstScanComponents == b.firstScanComponents && a.notes == b.notes
+            && a.firstJunk?.bytes == b.firstJunk?.bytes && a.firstJunk?.marker == b.firstJunk?.marker
     }
 
     public var hasICCProfile: Bool { iccProfile != nil }

@@ -37,13 +37,25 @@ public enum JPEGInspector {
         let n = b.count
         func u16(_ at: Int) -> Int { Int(b[at]) << 8 | Int(b[at + 1]) }
 
+        // Junk libjpeg skips between segments (not after a scan: that is the scan's data), for one note.
+        var junk = (bytes: 0, gaps: 0)
+        var afterScan = false
         while true {
-            guard i < n else { throw ImagingError.truncated("the data ends before the end-of-image marker") }
-            guard b[i] == 0xFF else { throw ImagingError.corrupt("expected a marker at byte \(i), found 0x\(hexString([b[i]]))") }
-            while i < n && b[i] == 0xFF { i += 1 }
-            guard i < n else { throw ImagingError.truncated("the data ends inside a marker") }
-            let marker = b[i]
-            i += 1
+            guard let found = nextMarker(b, from: i) else {
+                throw ImagingError.truncated(afterScan
+                    ? "the data ends inside the compressed image data, before the end-of-image marker"
+                    : n > i && b[n - 1] == 0xFF ? "the data ends inside a marker" : "the data ends before the end-of-image marker")
+            }
+            let marker = found.marker
+            i = found.next
+            if found.discarded > 0 && !afterScan {
+                if junk.gaps == 0 { info.firstJunk = (found.discarded, marker) }
+                junk.bytes += found.discarded
+                junk.gaps += 1
+            }
+            // Restart markers and TEM stand alone, in a scan's data or out of it (libjpeg reads on past them).
+            if marker == 0x01 || (0xD0...0xD7).contains(marker) { continue }
+            afterScan = false
             switch marker {
             case 0xD9:
                 guard sawFrame && info.scanCount > 0 else {
@@ -55,15 +67,17 @@ public enum JPEGInspector {
                     case let .failure(dropped): info.notes.append(dropped.description)
                     }
                 }
+                if let first = info.firstJunk {
+                    info.notes.append("\(junk.bytes) extraneous byte\(junk.bytes == 1 ? "" : "s") between segments skipped, "
+                        + "as libjpeg skips them (\(junk.gaps == 1 ? "" : "\(junk.gaps) places, the first: ")"
+                        + "\(first.bytes) before marker 0x\(hexString([first.marker])))")
+                }
                 return info
             case 0xD8:
                 throw ImagingError.corrupt("a second start-of-image marker at byte \(i - 2)")
-            case 0x01, 0xD0...0xD7:
-                continue
-            case 0x00, 0x02...0xBF:
-                // libjpeg reads FF 00 as stray bytes and scans on for the next marker, and stops at a
-                // reserved one; reading a length after either here would skip bytes libjpeg reads as
-                // segments, so the two could see different frames (a frame hidden from these limits).
+            case 0x02...0xBF, 0xC8, 0xDE, 0xDF, 0xF0...0xFD:
+                // Reserved markers (and JPG, DHP, EXP, JPGn), where libjpeg stops with an error: reading a
+                // length after one here would skip bytes libjpeg never reads as a segment.
                 throw ImagingError.corrupt("0xFF 0x\(hexString([marker])) at byte \(i - 2) is not a marker a JPEG may have here")
             default:
                 break
@@ -100,8 +114,9 @@ public enum JPEGInspector {
                 try readScan(b, body, bodyLength, componentIDs, &info)
                 // Refused as soon as the count is over, so a file of many thousand scans costs no more.
                 guard info.scanCount <= limits.maxScans else { throw ImagingError.tooManyScans(limit: limits.maxScans) }
-                i = try skipEntropyData(b, from: i + length)
-                continue
+                // The compressed data follows: libjpeg's decoder reads it up to the first marker (other than a
+                // restart), then searches on as below; whatever it skipped there was the scan's.
+                afterScan = true
             default:
                 break
             }
@@ -215,21 +230,25 @@ public enum JPEGInspector {
         }
     }
 
-    /// Skips entropy-coded data to the next real marker (not a stuffed 0xFF00 or a restart marker).
-    private static func skipEntropyData(_ b: UnsafeBufferPointer<UInt8>, from start: Int) throws -> Int {
+    /// The next marker as libjpeg's marker search finds it (`next_marker` in jdmarker.c): any bytes up to
+    /// an 0xFF are skipped, then 0xFF fill bytes; 0xFF 0x00 is no marker (a stuffed byte) and is skipped
+    /// with the search going on. libjpeg counts the skipped bytes (fill bytes apart) for its "extraneous
+    /// bytes before marker" warning; so does `discarded`. Nil when the data ends first.
+    static func nextMarker(_ b: UnsafeBufferPointer<UInt8>, from start: Int)
+        -> (marker: UInt8, next: Int, discarded: Int)? {
         var j = start
+        var discarded = 0
         let n = b.count
-        while j + 1 < n {
-            guard let ff = memchrIndex(b, 0xFF, from: j) else { break }
-            guard ff + 1 < n else { break }
-            let next = b[ff + 1]
-            if next == 0x00 || (0xD0...0xD7).contains(next) || next == 0xFF {
-                j = ff + (next == 0xFF ? 1 : 2)
-                continue
-            }
-            return ff
+        while let ff = memchrIndex(b, 0xFF, from: j) {
+            discarded += ff - j
+            var k = ff + 1
+            while k < n && b[k] == 0xFF { k += 1 }
+            guard k < n else { return nil }
+            if b[k] != 0 { return (b[k], k + 1, discarded) }
+            discarded += 2
+            j = k + 1
         }
-        throw ImagingError.truncated("the data ends inside the compressed image data, before the end-of-image marker")
+        return nil
     }
 
     private static func memchrIndex(_ b: UnsafeBufferPointer<UInt8>, _ byte: UInt8, from: Int) -> Int? {

@@ -27,7 +27,8 @@ public struct Rendition: Sendable {
     public let width: Int
     public let height: Int
     public let jpeg: [UInt8]
-    /// What was left out of it, from `JPEGInfo.notes` (a dropped ICC profile, ...), for the log.
+    /// What was left out of it or skipped, from `JPEGInfo.notes` (a dropped ICC profile, junk between
+    /// segments) and the decoder's warnings (libjpeg's own message), for the log.
     public let notes: [String]
 }
 
@@ -67,6 +68,8 @@ public final class RenditionRenderer {
         let stored = targets.map { info.orientation >= 5 ? (width: $0.height, height: $0.width) : $0 }
         var decoded: JPEGDecoder.Scaled? = try decoder.decode(jpeg, info: info, targets: stored,
                                                               margin: options.qualityMargin, limits: options.limits)
+        // What was dropped or skipped on the way: the inspector's notes, then libjpeg's warnings.
+        let notes = info.notes + decoded!.warnings
         let sources = Self.plan(stored)
         // A CMYK source's profile describes CMYK; it would be wrong on RGB output.
         let icc = info.colorSpace == .cmyk || info.colorSpace == .ycck ? nil : info.iccProfile
@@ -90,7 +93,7 @@ public final class RenditionRenderer {
             let encoded = try encoder.encode(upright, quality: options.quality, subsampling: options.subsampling,
                                              icc: icc, exif: exif)
             renditions[index] = Rendition(spec: specs[index], width: upright.width, height: upright.height,
-                                          jpeg: encoded, notes: info.notes)
+                                          jpeg: encoded, notes: notes)
         }
         return renditions.map { $0! }
     }

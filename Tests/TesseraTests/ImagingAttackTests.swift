@@ -70,12 +70,13 @@ struct ImagingAttackTests {
     }
 
     /// "FF 00" outside entropy data is no marker: libjpeg discards it and the bytes after it up to the
-    /// next marker, while the inspector reads a length after it and skips that many bytes. Hidden there,
-    /// a progressive frame header for libjpeg, then a comment that hides, from libjpeg, the baseline
-    /// frame header the inspector reads (same size, so the decoder's size check passes): the inspector
-    /// counted no coefficient image (and no hidden scans), libjpeg allocates one. TurboJPEG 2.x fails the
-    /// header on the "extraneous bytes" warning; 1.2.90 (Amazon Linux 2) has no such warnings, so the
-    /// inspector itself refuses FF 00 and reserved markers where a marker should be.
+    /// next marker, while an inspector that read a length after it would skip that many bytes. Hidden
+    /// there, a progressive frame header for libjpeg, then a comment that hides, from libjpeg, the
+    /// baseline frame header such an inspector would read (same size, so the decoder's size check
+    /// passes): it would count no coefficient image (and no hidden scans), while libjpeg allocates one.
+    /// The inspector follows libjpeg's own marker search (`JPEGInspector.nextMarker`), so it reads the
+    /// progressive frame and the limit refuses it; reserved markers, where libjpeg stops, it refuses.
+    /// (HostileJunkTests holds the same construction, smaller, to djpeg's decode.)
     @Test func theInspectorReadsTheFrameLibjpegReads() throws {
         func segment(_ marker: UInt8, _ body: [UInt8]) -> [UInt8] {
             [0xFF, marker, UInt8((body.count + 2) >> 8), UInt8((body.count + 2) & 255)] + body
@@ -97,11 +98,12 @@ struct ImagingAttackTests {
         let jpeg: [UInt8] = [0xFF, 0xD8] + skipped + baseline + tables + scan + [0xFF, 0xD9]
         let limits = ImageLimits.forMemory(megabytes: 128)
         // libjpeg's view: a progressive 7000x7000 4:4:4, 294 MB of coefficients, over the 63 MiB limit.
-        do {
-            let info = try JPEGInspector.inspect(jpeg, limits: limits)
-            Issue.record("inspected as \(info.isProgressive ? "progressive" : "baseline") \(info.scanCount) scan(s)")
-        } catch let ImagingError.corrupt(reason) {
-            #expect(reason == "0xFF 0x00 at byte 2 is not a marker a JPEG may have here")
+        let info = try JPEGInspector.inspect(jpeg, limits: ImageLimits(maxCoefficientBytes: .max))
+        #expect(info.isProgressive && info.scanCount == 1 && (info.width, info.height) == (7000, 7000))
+        #expect(info.firstJunk?.bytes == 4 && info.firstJunk?.marker == 0xC2, "FF 00 and the length: libjpeg's 4 bytes")
+        #expect(throws: ImagingError.tooMuchMemory(needed: 294_000_000, limit: 63 << 20, reason: "a progressive 7000x7000 "
+            + "4:4:4 JPEG is decoded from its whole coefficient image whatever the output size (maxCoefficientBytes)")) {
+            try JPEGInspector.inspect(jpeg, limits: limits)
         }
         // A reserved marker (0x02...0xBF), which libjpeg stops at, is refused the same way.
         var reserved = jpeg
