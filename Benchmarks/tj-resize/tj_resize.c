@@ -1,6 +1,6 @@
 /* The peer a plain libturbojpeg user would write: decode with DCT scaling straight to the target
  * (tjDecompress2 picks the largest M/8 factor whose size fits in the asked width and height), encode
- * with tjCompress2 at quality 85, 4:2:0. Only libjpeg-turbo 1.2.90 calls. Timed in-process.
+ * with tjCompress2 at quality 85, 4:2:0. The TurboJPEG 2.x API. Timed in-process.
  *
  *   tj_resize IN.jpg OUT-PREFIX REPEATS   -> OUT-PREFIX-half.jpg, OUT-PREFIX-thumb.jpg; prints
  *   "half <best ms> <w>x<h>" and "thumb <best ms> <w>x<h>" (the best of REPEATS runs). */

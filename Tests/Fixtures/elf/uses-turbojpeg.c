@@ -1,5 +1,5 @@
 /* Links libturbojpeg (cc ... -lturbojpeg), which neither Lambda runtime has: the artifact must carry
-   libturbojpeg.so.0 in its lib/. Only calls libjpeg-turbo 1.2.90 has. */
+   libturbojpeg.so.0 in its lib/. TurboJPEG 2.x calls. */
 #include <stdio.h>
 #include <turbojpeg.h>
 
