@@ -235,6 +235,10 @@ final class PictureAPITests {
             ("MAX_UPLOAD_BYTES", "lots", "environment variable MAX_UPLOAD_BYTES must be a whole number, got \"lots\""),
             ("ALLOWED_ORIGINS", "https://ok.example,https://bad.example/path", "environment variable ALLOWED_ORIGINS must list origins like https://example.com (scheme, host, optional port, no path), got \"https://bad.example/path\""),
             ("CURSOR_SECRET", "short", "environment variable CURSOR_SECRET must be at least 16 characters long"),
+            ("GALLERY", "open", "environment variable GALLERY must be one of private, public-read, public, got \"open\""),
+            ("GALLERY", "Private", "environment variable GALLERY must be one of private, public-read, public, got \"Private\""),
+            ("AUTH_CLIENT_ID", "\"><script>", "environment variable AUTH_CLIENT_ID must be a Cognito app client id (letters and digits)"),
+            ("AUTH_ENDPOINT", "https://cognito.example/\"x", "environment variable AUTH_ENDPOINT must be an origin like https://cognito-idp.us-east-1.amazonaws.com/, got \"https://cognito.example/\"x\""),
         ] {
             let runtime = try LocalRuntimeAPI()
             defer { runtime.stop() }
@@ -242,6 +246,7 @@ final class PictureAPITests {
             env.merge(["ORIGINALS_BUCKET": "o", "RENDITIONS_BUCKET": "r", "PICTURES_TABLE": "t",
                        "AWS_LAMBDA_RUNTIME_API": runtime.endpoint]) { _, new in new }
             env[variable] = value
+            if variable == "AUTH_ENDPOINT" { env["AUTH_CLIENT_ID"] = "client1" }  // read only with a client
             let process = try FunctionProcess.start("picture-api", environment: env)
             defer { process.terminate() }
             #expect(runtime.waitForInitError(timeout: 10) == .error(type: "Runtime.ConfigurationError", message: message,
