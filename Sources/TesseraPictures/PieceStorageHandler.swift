@@ -21,11 +21,17 @@ public final class PieceStorageHandler: LambdaHandler {
         let store = PieceStore(table: config.piecesTable, db: DynamoDBClient(aws: aws))
         let sqs = SQSClient(aws: aws)
         let pictureId = PieceStore.pictureId(machineId: message.machineId, label: message.label)
+        // Every line about the picture carries it (`picture`), as do the invocation's error and metrics.
+        let log = context.logger(about: pictureId)
         let expiresAt = Int(time(nil)) + config.pieceTTLSeconds
         switch message {
         case let .piece(machineId, label, index, data):
             let (outcome, end) = try store.storePiece(pictureId: pictureId, index: index, data: data, expiresAt: expiresAt)
-            context.logger.info("piece \(index) of \(pictureId): \(outcome.rawValue) (\(data.count) bytes)")
+            log.info("piece \(index) of \(pictureId): \(outcome.rawValue) (\(data.count) bytes)")
+            switch outcome {
+            case .stored: context.metrics.add("PiecesStored", 1)
+            case .duplicate: context.metrics.add("PiecesDuplicate", 1)
+            }
             // The processor gave up on this picture for missing pieces: this one may complete it, so the
             // request goes out again, without the device sending END again. END is read again after the
             // write: the processor marks `stalled` and then looks at the pieces again, so whichever
@@ -35,7 +41,7 @@ public final class PieceStorageHandler: LambdaHandler {
                 let request = ReassemblyRequest(machineId: machineId, label: label, pieces: reopened.total,
                                                 sha256: reopened.sha256)
                 _ = try requestReassembly(request, end: reopened, store: store, sqs: sqs, context: context)
-                context.logger.info("late piece \(index) of \(pictureId): reassembly requested again")
+                log.info("late piece \(index) of \(pictureId): reassembly requested again")
                 return result(pictureId, piece: index, status: "reassembly-requested")
             }
             return result(pictureId, piece: index, status: outcome.rawValue)
@@ -48,16 +54,16 @@ public final class PieceStorageHandler: LambdaHandler {
             switch outcome {
             case let .sent(markProblem):
                 if let markProblem {
-                    context.logger.warn("END of \(pictureId): reassembly requested, not marked: \(markProblem)")
+                    log.warn("END of \(pictureId): reassembly requested, not marked: \(markProblem)")
                 } else {
-                    context.logger.info("END of \(pictureId): \(total) pieces, reassembly requested")
+                    log.info("END of \(pictureId): \(total) pieces, reassembly requested")
                 }
                 return result(pictureId, piece: 0, status: "reassembly-requested")
             case .alreadyRequested:
-                context.logger.info("END of \(pictureId) again: reassembly was already requested")
+                log.info("END of \(pictureId) again: reassembly was already requested")
                 return result(pictureId, piece: 0, status: "duplicate")
             case .endRecordGone:
-                context.logger.info("END of \(pictureId) again: its pieces are already reassembled and gone")
+                log.info("END of \(pictureId) again: its pieces are already reassembled and gone")
                 return result(pictureId, piece: 0, status: "duplicate")
             }
         }

@@ -2,6 +2,7 @@ import TesseraAWS
 import TesseraEvents
 import TesseraImaging
 import TesseraPictures
+import TesseraRuntime
 import TesseraSupport
 
 /// The resize step: a new original becomes its renditions, its pictures-table item and one
@@ -29,6 +30,7 @@ struct OriginalProcessor {
     let pictures: PicturesTable
     let notifier: Notifier
     let renderer: RenditionRenderer
+    let metrics: InvocationMetrics
     let log: (String) -> Void
 
     func process(_ event: S3ObjectEvent) throws -> Outcome {
@@ -83,6 +85,7 @@ struct OriginalProcessor {
         var item = Self.describe(event, object.head)
         let made: [Rendition]
         let info: JPEGInfo
+        let renderStarted = UTCTime.nowMilliseconds()
         do {
             info = try JPEGInspector.inspect(object.bytes, limits: config.limits)
             made = try renderer.render(object.bytes, specs: config.renditions.map(\.spec),
@@ -90,6 +93,7 @@ struct OriginalProcessor {
         } catch let error as ImagingError {
             return try fail(picture, version, event, error, head: object.head, writer: writer)
         }
+        let renderMilliseconds = UTCTime.nowMilliseconds() - renderStarted
         for note in info.notes { log("\(event.key): \(note)") }
 
         let summaries = zip(config.renditions, made).map { named, rendition in
@@ -128,6 +132,16 @@ struct OriginalProcessor {
         }
         try notifier.ready(picture, originalsBucket: event.bucket, renditionsBucket: config.renditionsBucket, renditions: summaries)
         try pictures.markNotified(picture, version)
+        metrics.add("PicturesReady", 1)
+        metrics.add("RenderMilliseconds", renderMilliseconds, .milliseconds)
+        metrics.add("BytesIn", object.bytes.count, .bytes)
+        for summary in summaries {
+            metrics.add("BytesOut", summary.bytes, .bytes, dimensions: [("rendition", summary.name)])
+            if object.bytes.count > 0 {
+                let saved = 100 * Double(object.bytes.count - summary.bytes) / Double(object.bytes.count)
+                metrics.add("ReductionPercent", (saved * 10).rounded() / 10, .percent, dimensions: [("rendition", summary.name)])
+            }
+        }
         return .ready(renditions: summaries.count)
     }
 
@@ -150,6 +164,7 @@ struct OriginalProcessor {
         if uploaded { try s3.deleteObject(bucket: event.bucket, key: event.key, versionId: event.versionId ?? head?.versionId) }
         try notifier.failed(picture, errorType: error.errorType, message: error.description)
         try pictures.markNotified(picture, version)
+        metrics.add("PicturesFailed", 1, dimensions: [("errorType", error.errorType)])
         return .failed(errorType: error.errorType)
     }
 
@@ -172,6 +187,7 @@ struct OriginalProcessor {
                 try notifier.failed(picture, errorType: "Tessera.NotOwner", message:
                     "\(picture) belongs to another owner (\(holder.hasPrefix("device:") ? holder : "a user")); "
                     + "\(writer.owner)'s picture was not kept: send it under another label")
+                metrics.add("PicturesFailed", 1, dimensions: [("errorType", "Tessera.NotOwner")])
             }
             return .refused("\(picture) belongs to \(holder), not \(writer.owner)")
         case .spentUpload:

@@ -34,27 +34,40 @@ public final class PictureProcessorHandler: LambdaHandler {
             var failed: [String] = []
             let reserve = max(Self.recordReserveMilliseconds, context.remainingMilliseconds / 4)
             for record in batch.records {
-                // A record is not started without time for it: a decode cannot be cut short, and an
-                // answer after the deadline would return the whole batch, done records included.
-                if context.deadlineMilliseconds > 0 && context.remainingMilliseconds < reserve {
-                    log.warn("message \(record.messageId) goes back to the queue: under \(reserve) ms left")
-                    failed.append(record.messageId)
-                    continue
-                }
+                // Every line about a record's picture carries it (`picture`).
+                var recordLog = log
                 do {
-                    try handle(record, aws: aws, log: log)
+                    let message = try QueueMessage.parse(body: record.body)
+                    recordLog = log.with(picture: Self.picture(of: message))
+                    // A record is not started without time for it: a decode cannot be cut short, and an
+                    // answer after the deadline would return the whole batch, done records included.
+                    if context.deadlineMilliseconds > 0 && context.remainingMilliseconds < reserve {
+                        recordLog.warn("message \(record.messageId) goes back to the queue: under \(reserve) ms left")
+                        failed.append(record.messageId)
+                        continue
+                    }
+                    switch message {
+                    case let .s3(notification):
+                        try handle(notification, aws: aws, log: recordLog, metrics: context.metrics)
+                    case let .reassembly(request):
+                        try reassemble(request, receiveCount: record.receiveCount, aws: aws, log: recordLog,
+                                       metrics: context.metrics)
+                    }
                 } catch {
                     let (type, message) = errorReport(for: error)
-                    log.error("message \(record.messageId) goes back to the queue: \(type): \(message)")
+                    recordLog.error("message \(record.messageId) goes back to the queue: \(type): \(message)")
                     failed.append(record.messageId)
-                    if case ReassemblyError.piecesMissing = error { retrySoon(record, aws: aws, log: log) }
+                    if case ReassemblyError.piecesMissing = error { retrySoon(record, aws: aws, log: recordLog) }
                 }
             }
             let items = failed.map { "{\"itemIdentifier\":\(jsonQuoted($0))}" }.joined(separator: ",")
             return Array("{\"batchItemFailures\":[\(items)]}".utf8)
         case let .s3(notification):
             // Delivered straight to Lambda: a failure is thrown, so Lambda's own retries apply.
-            try handle(notification, aws: aws, log: log)
+            if case let .records(events) = notification, events.count == 1 {
+                _ = context.logger(about: PictureKey(objectKey: events[0].key).description)
+            }
+            try handle(notification, aws: aws, log: log, metrics: context.metrics)
             return Array("{}".utf8)
         }
     }
@@ -73,45 +86,59 @@ public final class PictureProcessorHandler: LambdaHandler {
         }
     }
 
-    private func handle(_ record: SQSEvent.Record, aws: AWSClient, log: LambdaLogger) throws {
-        switch try QueueMessage.parse(body: record.body) {
-        case let .s3(notification):
-            try handle(notification, aws: aws, log: log)
+    /// The picture (`collection/name`) a queue message is about, when it names one.
+    static func picture(of message: QueueMessage) -> String? {
+        switch message {
         case let .reassembly(request):
-            try reassemble(request, receiveCount: record.receiveCount, aws: aws, log: log)
+            return PictureKey(collection: request.machineId, name: request.label).description
+        case let .s3(notification):
+            guard case let .records(events) = notification, let first = events.first,
+                  events.allSatisfy({ $0.key == first.key }) else { return nil }
+            return PictureKey(objectKey: first.key).description
         }
     }
 
-    private func handle(_ notification: S3EventNotification, aws: AWSClient, log: LambdaLogger) throws {
+    private func handle(_ notification: S3EventNotification, aws: AWSClient, log: LambdaLogger,
+                        metrics: InvocationMetrics) throws {
         guard case let .records(events) = notification else {
             log.info("s3:TestEvent ignored")
             return
         }
         if renderer == nil { renderer = try RenditionRenderer() }
-        let step = OriginalProcessor(
-            config: config, s3: S3Client(aws: aws),
-            pictures: PicturesTable(table: config.picturesTable, db: DynamoDBClient(aws: aws)),
-            notifier: Notifier(topicARN: config.notifyTopicARN, sns: SNSClient(aws: aws)), renderer: renderer!,
-            log: { log.warn($0) })
         for event in events {
+            let log = log.with(picture: PictureKey(objectKey: event.key).description)
+            let step = OriginalProcessor(
+                config: config, s3: S3Client(aws: aws),
+                pictures: PicturesTable(table: config.picturesTable, db: DynamoDBClient(aws: aws)),
+                notifier: Notifier(topicARN: config.notifyTopicARN, sns: SNSClient(aws: aws)), renderer: renderer!,
+                metrics: metrics, log: { log.warn($0) })
             let outcome = try step.process(event)
             log.info("\(event.key): \(outcome)")
         }
     }
 
-    private func reassemble(_ request: ReassemblyRequest, receiveCount: Int, aws: AWSClient, log: LambdaLogger) throws {
+    private func reassemble(_ request: ReassemblyRequest, receiveCount: Int, aws: AWSClient, log: LambdaLogger,
+                            metrics: InvocationMetrics) throws {
         let db = DynamoDBClient(aws: aws)
         let reassembler = Reassembler(piecesTable: config.piecesTable, originalsBucket: config.originalsBucket,
                                       db: db, s3: S3Client(aws: aws))
         let pieces = PieceOutcomes(table: config.piecesTable, db: db)
         let notifier = Notifier(topicARN: config.notifyTopicARN, sns: SNSClient(aws: aws))
         let picture = PictureKey(collection: request.machineId, name: request.label)
+        var started = UTCTime.nowMilliseconds()
         var outcome = try reassembler.reassemble(request, maxBytes: config.limits.maxInputBytes)
         var markedStalled = false
         while true {
             log.info("reassembly of \(picture): \(outcome)")
             switch outcome {
-            case .stored, .stale:
+            case let .stored(_, _, _, alreadyThere):
+                // An original found already there was counted by the run that wrote it.
+                if !alreadyThere {
+                    metrics.add("ReassembliesComplete", 1)
+                    metrics.add("ReassemblyMilliseconds", UTCTime.nowMilliseconds() - started, .milliseconds)
+                }
+                return
+            case .stale:
                 return
             case let .incomplete(total, missing):
                 guard receiveCount >= config.reassemblyMaxAttempts else {
@@ -126,25 +153,30 @@ public final class PictureProcessorHandler: LambdaHandler {
                         throw ReassemblyError.gaveUp(picture: "\(picture)", missing: PieceRanges.describe(missing))
                     }
                     markedStalled = true
+                    started = UTCTime.nowMilliseconds()
                     outcome = try reassembler.reassemble(request, maxBytes: config.limits.maxInputBytes)
                     continue
                 }
                 try notifier.incomplete(picture, pieces: total, missing: missing, checksumMismatch: false)
+                metrics.add("ReassembliesIncomplete", 1)
                 throw ReassemblyError.gaveUp(picture: "\(picture)", missing: PieceRanges.describe(missing))
             case .checksumMismatch:
                 if try pieces.markSettled(request, as: "checksum-mismatch") {
                     try notifier.incomplete(picture, pieces: request.pieces, missing: [], checksumMismatch: true)
+                    metrics.add("ReassembliesChecksumMismatch", 1)
                 }
                 return
             case let .notJPEG(reason):
                 if try pieces.markSettled(request, as: "not-jpeg") {
                     try notifier.failed(picture, errorType: "Imaging.UnsupportedFormat", message: reason)
+                    metrics.add("PicturesFailed", 1, dimensions: [("errorType", "Imaging.UnsupportedFormat")])
                 }
                 return
             case let .tooLarge(bytes, limit):
                 if try pieces.markSettled(request, as: "too-large") {
                     let error = ImagingError.inputTooLarge(bytes: bytes, limit: limit)
                     try notifier.failed(picture, errorType: error.errorType, message: error.description)
+                    metrics.add("PicturesFailed", 1, dimensions: [("errorType", error.errorType)])
                 }
                 return
             }

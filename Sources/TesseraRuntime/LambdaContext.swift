@@ -15,9 +15,12 @@ public struct LambdaContext: Sendable {
     public let cognitoIdentity: String?
     /// Tagged with the request id; the loop gives it the function's format and level.
     public internal(set) var logger: LambdaLogger
+    /// The invocation's metrics, written as one Embedded Metric Format line when it ends.
+    public let metrics: InvocationMetrics
 
     public init(requestId: String, deadlineMilliseconds: Int, invokedFunctionARN: String, traceId: String?,
-                clientContext: String?, cognitoIdentity: String?, logger: LambdaLogger) {
+                clientContext: String?, cognitoIdentity: String?, logger: LambdaLogger,
+                metrics: InvocationMetrics = InvocationMetrics()) {
         self.requestId = requestId
         self.deadlineMilliseconds = deadlineMilliseconds
         self.invokedFunctionARN = invokedFunctionARN
@@ -25,6 +28,14 @@ public struct LambdaContext: Sendable {
         self.clientContext = clientContext
         self.cognitoIdentity = cognitoIdentity
         self.logger = logger
+        self.metrics = metrics
+    }
+
+    /// The logger for lines about `picture` (`collection/name`), which the invocation is about as a
+    /// whole: the runtime's own lines of it (its error) and its metrics line carry the picture too.
+    public func logger(about picture: String) -> LambdaLogger {
+        metrics.picture = picture
+        return logger.with(picture: picture)
     }
 
     /// Time left before the deadline, in milliseconds (negative once passed). Saturates instead of

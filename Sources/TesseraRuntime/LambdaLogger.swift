@@ -26,7 +26,7 @@ public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
     public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
 }
 
-/// One line per entry on stderr: JSON (`timestamp`, `level`, `requestId`, `message`) or Text, as
+/// One line per entry on stderr: JSON (`timestamp`, `level`, `requestId`, `picture`, `message`) or Text, as
 /// `AWS_LAMBDA_LOG_FORMAT` says; entries below `AWS_LAMBDA_LOG_LEVEL` (default INFO) are dropped.
 public struct LambdaLogger: Sendable {
     public enum Format: Sendable { case text, json }
@@ -34,11 +34,15 @@ public struct LambdaLogger: Sendable {
     public var format: Format
     public var minimumLevel: LogLevel
     public var requestId: String?
+    /// The picture (`collection/name`) the lines are about: a top-level `picture` key in JSON, so one
+    /// CloudWatch Logs filter follows a picture through all three functions.
+    public var picture: String?
 
-    public init(format: Format = .text, minimumLevel: LogLevel = .info, requestId: String? = nil) {
+    public init(format: Format = .text, minimumLevel: LogLevel = .info, requestId: String? = nil, picture: String? = nil) {
         self.format = format
         self.minimumLevel = minimumLevel
         self.requestId = requestId
+        self.picture = picture
     }
 
     /// The logger Lambda's environment variables ask for; unknown values fall back to Text and INFO.
@@ -52,6 +56,13 @@ public struct LambdaLogger: Sendable {
     public func with(requestId: String?) -> LambdaLogger {
         var copy = self
         copy.requestId = requestId
+        return copy
+    }
+
+    /// The same logger for lines about one picture (`collection/name`).
+    public func with(picture: String?) -> LambdaLogger {
+        var copy = self
+        copy.picture = picture
         return copy
     }
 
@@ -89,6 +100,10 @@ public struct LambdaLogger: Sendable {
             if let requestId {
                 line += #","requestId":"#.utf8
                 appendJSONQuoted(requestId, to: &line)
+            }
+            if let picture {
+                line += #","picture":"#.utf8
+                appendJSONQuoted(picture, to: &line)
             }
             line += #","message":"#.utf8
             appendJSONQuoted(message, to: &line)

@@ -7,7 +7,9 @@ public enum LambdaRuntime {
     /// Builds the handler (reading configuration once) and serves invocations; never returns.
     ///
     /// A failure in `makeHandler` is posted to `/runtime/init/error` and the process exits with 1.
-    public static func run<Handler: LambdaHandler>(_ makeHandler: (LambdaLogger) throws -> Handler) -> Never {
+    /// `function` names the function in the metrics lines (their `function` dimension); nil writes none.
+    public static func run<Handler: LambdaHandler>(function: String? = nil,
+                                                   _ makeHandler: (LambdaLogger) throws -> Handler) -> Never {
         // A log pipe closed by its reader must not kill the process mid-invocation: writes then fail quietly.
         signal(SIGPIPE, SIG_IGN)
         let logger = LambdaLogger.fromEnvironment()
@@ -26,7 +28,7 @@ public enum LambdaRuntime {
             exit(1)
         }
         installTerminationHandler()
-        switch RuntimeLoop(client: client, logger: logger).run(handler) {
+        switch RuntimeLoop(client: client, logger: logger, function: function).run(handler) {
         case .terminated:
             logger.info("SIGTERM: runtime stopping")
             exit(0)

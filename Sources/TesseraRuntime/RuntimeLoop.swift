@@ -16,10 +16,13 @@ public struct RuntimeLoop {
 
     let client: RuntimeClient
     let logger: LambdaLogger
+    /// The `function` dimension of the metrics lines (`piece-storage`, ...); nil writes none.
+    let function: String?
 
-    public init(client: RuntimeClient, logger: LambdaLogger) {
+    public init(client: RuntimeClient, logger: LambdaLogger, function: String? = nil) {
         self.client = client
         self.logger = logger
+        self.function = function
     }
 
     /// Serves invocations until the Runtime API fails or SIGTERM arrives.
@@ -59,10 +62,13 @@ public struct RuntimeLoop {
             output = try handler.handle(invocation.event, context: context)
         } catch {
             let (type, message) = errorReport(for: error)
-            log.error("\(type): \(message)")
+            log.with(picture: context.metrics.picture).error("\(type): \(message)")
+            writeMetrics(context)
             report(try client.postError(requestId: requestId, type: type, message: message), log)
             return
         }
+        // Before the outcome is posted: after it, Lambda may freeze the process.
+        writeMetrics(context)
         switch try client.postResponse(requestId: requestId, body: output) {
         case .accepted:
             break
@@ -76,6 +82,14 @@ public struct RuntimeLoop {
         }
     }
 
+    /// The invocation's metrics line(s); the first invocation of the process is its cold start.
+    private func writeMetrics(_ context: LambdaContext) {
+        guard let function else { return }
+        context.metrics.write(function: function, requestId: context.requestId,
+                              coldStart: coldStartPending.exchange(false, ordering: .relaxed),
+                              remainingMilliseconds: context.deadlineMilliseconds > 0 ? context.remainingMilliseconds : nil)
+    }
+
     private func report(_ outcome: RuntimeClient.PostOutcome, _ log: LambdaLogger) {
         if case let .rejected(status, body) = outcome { log.error("Runtime API refused the error (\(status)): \(body)") }
         if case let .tooLarge(body) = outcome { log.error("Runtime API refused the error as too large: \(body)") }
@@ -85,6 +99,8 @@ public struct RuntimeLoop {
 /// Set from the first byte of an invocation until its outcome is posted, so SIGTERM lets it finish.
 private let busy = Atomic<Bool>(false)
 private let terminationRequested = Atomic<Bool>(false)
+/// True until the process's first invocation has written its metrics.
+private let coldStartPending = Atomic<Bool>(true)
 /// The Runtime API connection's gate (`HTTPClient.connectionGate`), which the SIGTERM handler uses.
 nonisolated(unsafe) private var runtimeGate: UnsafeMutablePointer<Int32>?
 

@@ -3,6 +3,6 @@ import TesseraRuntime
 
 // picture-processor: reassembles device pictures and turns every new original into renditions,
 // a pictures-table item and a notification.
-LambdaRuntime.run { _ in
+LambdaRuntime.run(function: "picture-processor") { _ in
     PictureProcessorHandler(config: try ProcessorConfig.fromEnvironment(.process()))
 }

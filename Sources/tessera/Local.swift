@@ -15,7 +15,7 @@ struct Local: ParsableCommand {
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Whether the local stack runs; with a label, a picture's pieces, item and notifications.")
+            abstract: "Whether the local stack runs; with a label, a picture's pieces, item, journey through the logs and notifications.")
 
         @Option(help: "The device's id (the collection).") var machineId = "cam-1"
         @Option(help: "Wait up to this many seconds for the picture to be processed (ready or failed).") var wait = 0
@@ -52,6 +52,10 @@ struct Local: ParsableCommand {
             } else {
                 say("pictures item \(machineId)/\(label): none yet")
             }
+            // Its journey: every function's log lines about it (their `picture`), in time order.
+            let journey = PictureJourney.steps(of: id, logDirectory: "\(state)/logs")
+            say("journey of \(id) (\(state)/logs): \(journey.count) log lines")
+            for step in journey { say("  \(step.timestamp) \(step.function) \(step.level) \(step.message)") }
             if let watch = env["NOTIFICATIONS_QUEUE_URL"] {
                 // A peek: visibility timeout 0 leaves the messages for the next look.
                 let messages = try SQSClient(aws: aws).receiveMessages(queueURL: watch, max: 10, visibilityTimeout: 0)

@@ -94,7 +94,8 @@ struct LocalUpTests {
         let send = try run(["send", Fixtures.url("photos/fresh-flower.jpg").path, "--broker", mqtt, "--machine-id", "cam-9",
                             "--label", "through-mqtt", "--state", state + "/send.json"], environment: environment)
         #expect(send.status == 0, "\(send.output)")
-        let status = try run(["local", "status", "--machine-id", "cam-9", "through-mqtt", "--wait", "60"], environment: environment)
+        let status = try run(["local", "status", "--machine-id", "cam-9", "through-mqtt", "--wait", "60", "--state", state],
+                             environment: environment)
         #expect(status.output.contains("  status: ready"), "\(status.output)\n\(up.log)")
         #expect(status.output.contains("  source: iot"))
         #expect(status.output.contains("key: thumb/cam-9/through-mqtt.jpg"))
@@ -102,6 +103,23 @@ struct LocalUpTests {
         #expect(status.output.contains("notifications: 1"), "\(status.output)")
         #expect(status.output.contains("  picture.ready: {\"collection\":\"cam-9\",\"name\":\"through-mqtt\""), "\(status.output)")
         #expect(up.log.contains("[piece-storage] "), "function logs are shown with the function's name")
+        // Its journey through the functions' logs, from its first piece to its renditions. The processor logs the outcome
+        // just after marking the item notified, which ends --wait: a later look finds that line.
+        var journey: [Substring] = []
+        for _ in 0..<10 {
+            let look = try run(["local", "status", "--machine-id", "cam-9", "through-mqtt", "--state", state], environment: environment)
+            journey = Array(look.output.split(separator: "\n").drop { !$0.hasPrefix("journey of cam-9/through-mqtt") }.dropFirst()
+                .prefix { $0.hasPrefix("  20") })
+            if journey.last?.contains(": ready") == true { break }
+            usleep(200_000)
+        }
+        // Its pieces and END at piece-storage first (END may overtake a piece, as Lambda runs deliveries side by side, and
+        // the processor then looks again), and its renditions last.
+        #expect(journey.first?.contains(" piece-storage INFO ") == true, "\(journey)")
+        #expect(journey.contains { $0.contains(" piece-storage INFO piece 1 of cam-9/through-mqtt: stored") }, "\(journey)")
+        #expect(journey.contains { $0.contains(" piece-storage INFO END of cam-9/through-mqtt: ") }, "\(journey)")
+        #expect(journey.contains { $0.contains(" picture-processor INFO reassembly of cam-9/through-mqtt: stored") }, "\(journey)")
+        #expect(journey.last?.contains(" picture-processor INFO cam-9/through-mqtt.jpg: ready") == true, "\(journey)")
 
         // Its children: the emulator, mosquitto and the function binaries (six: piece-storage runs as four).
         let children = Self.children(of: up.pid)

@@ -97,6 +97,11 @@ import TesseraSupport
         #expect(incomplete.first?["missing"] as? [String] == ["3-5", "9"])
         #expect(incomplete.first?["pieces"] as? Int == messages.count + 4)
         #expect(try h.s3.headObject(bucket: h.originals, key: "cam-7/gappy.jpg") == nil)
+        // Counted once, by the attempt that gives up (the earlier ones are retries); every attempt's lines name it.
+        let lines = ObservedLog.metrics(h.processor.log)
+        #expect(ObservedLog.total(lines, "ReassembliesIncomplete") == 1, "\(h.processor.log)")
+        #expect(ObservedLog.total(lines, "ReassembliesComplete") == nil)
+        #expect(ObservedLog.picturesLines(h.processor.log, "cam-7/gappy") >= 4, "\(h.processor.log)")
     }
 
     @Test func aLatePieceCompletesAPictureGivenUpOn() throws {

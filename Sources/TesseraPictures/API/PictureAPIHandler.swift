@@ -19,7 +19,30 @@ public struct PictureAPIHandler: LambdaHandler {
         let request = try APIGatewayRequest.parse(event)
         let scoped = PictureAPI(config: api.config, db: DynamoDBClient(aws: aws.scoped(CallScope(context))),
                                 sharing: api)
-        return scoped.respond(to: request, log: { context.logger.error($0) }).encoded(for: request.format)
+        // A request about one picture (its upload, its detail) is logged with it (`picture`), so its
+        // upload shows in the picture's journey with the other functions' lines.
+        guard let picture = Self.picture(of: request, maxUploadBytes: api.config.maxUploadBytes) else {
+            return scoped.respond(to: request, log: { context.logger.error($0) }).encoded(for: request.format)
+        }
+        let log = context.logger(about: picture)
+        let response = scoped.respond(to: request, log: { log.error($0) })
+        log.info("\(request.method) \(request.path) for \(picture): \(response.status)")
+        return response.encoded(for: request.format)
+    }
+
+    /// The picture (`collection/name`) a request is about: an upload's (from its body) or a detail route's.
+    static func picture(of request: APIGatewayRequest, maxUploadBytes: Int) -> String? {
+        switch request.method {
+        case "POST" where request.path == "/uploads":
+            return (try? UploadRequest.parse(request.body, maxUploadBytes: maxUploadBytes))?.picture.description
+        case "GET", "HEAD":
+            let segments = request.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+            guard segments.count >= 3, segments.first == "pictures" else { return nil }
+            return PictureKey(collection: segments.dropFirst().dropLast().joined(separator: "/"),
+                              name: String(segments.last!)).description
+        default:
+            return nil
+        }
     }
 }
 
