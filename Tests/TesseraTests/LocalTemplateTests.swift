@@ -19,6 +19,15 @@ struct LocalTemplateTests {
         #expect(try template.physicalName("PiecesTable") == "tessera-local-PiecesTable")
     }
 
+    /// Two stacks on one emulator never share the originals bucket (named after the stack's UUID): they
+    /// would take each other's S3 notifications.
+    @Test func otherStacksGetOriginalsBucketsOfTheirOwn() throws {
+        let path = Self.root.appendingPathComponent("template.yaml").path
+        let names = try ["a", "b", "tessera-local"].map { try LocalTemplate.load(path, stackName: $0).physicalName("OriginalsBucket") }
+        #expect(Set(names).count == 3 && names[2] == "tessera-originals-local", "\(names)")
+        #expect(names.allSatisfy { $0.count <= 63 && $0 == $0.lowercased() }, "valid bucket names: \(names)")
+    }
+
     @Test func functionsGetTheirEnvironmentAndEventsFromTheTemplate() throws {
         let ids = ["ReassemblyQueue": "http://q/reassembly", "ResizeQueue": "http://q/resize", "NotifyTopic": "arn:topic",
                    "PiecesTable": "pieces", "PicturesTable": "pictures", "OriginalsBucket": "tessera-originals-local",

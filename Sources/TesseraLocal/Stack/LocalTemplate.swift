@@ -1,4 +1,5 @@
 import Glibc
+import TesseraSupport
 import Yams
 
 /// template.yaml as the local stack reads it: the tables, queues, buckets, topics and functions it
@@ -77,7 +78,13 @@ public struct LocalTemplate: Sendable {
 
     public func resource(_ logicalId: String) -> Resource? { resources.first { $0.logicalId == logicalId } }
 
-    var stackId: String { "arn:aws:cloudformation:\(Self.region):\(Self.accountId):stack/\(stackName)/local" }
+    /// Its last part stands for the UUID AWS gives each stack, which the template names its originals
+    /// bucket after: "local" for the default stack, and one a stack name each for others, so two stacks on
+    /// one emulator never share a bucket (and each other's S3 notifications).
+    var stackId: String {
+        let unique = stackName == "tessera-local" ? "local" : hexString(SHA256.hash(Array(stackName.utf8)).prefix(8))
+        return "arn:aws:cloudformation:\(Self.region):\(Self.accountId):stack/\(stackName)/\(unique)"
+    }
 
     /// The name AWS would give the resource, made local: an explicit name property when the template
     /// sets one, else `<stack>-<LogicalId>` as CloudFormation does (lower-case for buckets).
