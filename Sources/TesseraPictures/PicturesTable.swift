@@ -23,9 +23,17 @@ public struct PicturesTable {
         case settled
     }
 
+    /// The picture's item as it stands (a consistent read): what `standing` and `refusal` judge.
+    public func item(_ picture: PictureKey) throws -> Item? {
+        try db.getItem(table: table, key: key(picture), consistentRead: true)
+    }
+
     public func standing(of picture: PictureKey, _ version: PictureVersion) throws -> Standing {
-        guard let item = try db.getItem(table: table, key: key(picture), consistentRead: true),
-              let stored = item["version"]?.string else { return .current }
+        Self.standing(of: version, given: try item(picture))
+    }
+
+    public static func standing(of version: PictureVersion, given item: Item?) -> Standing {
+        guard let item, let stored = item["version"]?.string else { return .current }
         if stored > version.order { return .settled }
         if stored == version.order { return item["notified"]?.boolValue == true ? .settled : .current }
         return .current
@@ -77,11 +85,10 @@ public struct PicturesTable {
 
     /// Why `writer`'s object may not become the picture, read before any work is spent on it.
     public func refusal(of writer: Writer, for picture: PictureKey, now: Int = UTCTime.nowMilliseconds() / 1000) throws -> Refusal? {
-        let item = try db.getItem(table: table, key: key(picture), consistentRead: true)
-        return Self.refusal(of: writer, given: item, now: now)
+        Self.refusal(of: writer, given: try item(picture), now: now)
     }
 
-    static func refusal(of writer: Writer, given item: Item?, now: Int) -> Refusal? {
+    public static func refusal(of writer: Writer, given item: Item?, now: Int = UTCTime.nowMilliseconds() / 1000) -> Refusal? {
         if let holder = holder(item, now: now), holder != writer.owner { return .notOwner(holder: holder) }
         if let upload = writer.upload, item?["pendingUpload"]?.string != upload { return .spentUpload }
         return nil

@@ -40,7 +40,11 @@ struct OriginalProcessor {
         }
         let picture = PictureKey(objectKey: event.key)
         let version = PictureVersion(sequencer: event.sequencer, eventTimeMilliseconds: event.eventTimeMilliseconds)
-        guard try pictures.standing(of: picture, version) == .current else {
+        // One read of the item serves both checks made before any work: this version's standing, and
+        // (once the object's metadata names its writer) whether that writer may make the picture. The
+        // conditional write at the end holds either way, should the item change in between.
+        let stored = try pictures.item(picture)
+        guard PicturesTable.standing(of: version, given: stored) == .current else {
             return .skipped("this version of \(event.key) was handled already, or a newer one was")
         }
         // S3 keys stop at 1024 bytes: a rendition's key is its name, a slash and the original's key.
@@ -62,7 +66,7 @@ struct OriginalProcessor {
                 return .skipped("\(event.key) is gone or replaced (after the event)")
             }
             let writer = Self.writer(head)
-            if let refusal = try pictures.refusal(of: writer, for: picture) {
+            if let refusal = PicturesTable.refusal(of: writer, given: stored) {
                 return try refuse(picture, event, version: event.versionId ?? head.versionId, writer, refusal)
             }
             let refusal = ImagingError.inputTooLarge(bytes: event.size ?? limit + 1, limit: limit)
@@ -72,7 +76,7 @@ struct OriginalProcessor {
         // The version fetched: the event's, or (where events carry none, as the emulator's) the one S3 answered with.
         let versionId = event.versionId ?? object.head.versionId
         let writer = Self.writer(object.head)
-        if let refusal = try pictures.refusal(of: writer, for: picture) {
+        if let refusal = PicturesTable.refusal(of: writer, given: stored) {
             return try refuse(picture, event, version: versionId, writer, refusal)
         }
         // S3 keys stop at 1024 bytes: a rendition's key is its name, a slash and the original's key.
