@@ -3,7 +3,7 @@ import Testing
 import TesseraLocal
 
 /// What template.yaml's defaults open and bound, read from the file itself beside cfn-lint's checks:
-/// the safe choice is the default, and opening anything is a parameter (README "Security").
+/// the safe choice is the default, and opening anything is a parameter (docs/security.md).
 struct TemplateSecurityTests {
     let template: LocalTemplate
 
