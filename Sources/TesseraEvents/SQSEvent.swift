@@ -10,6 +10,8 @@ public struct SQSEvent: Sendable, Equatable {
         public let eventSourceARN: String?
         /// What changing the message's visibility needs.
         public var receiptHandle: String? = nil
+        /// When the queue accepted the message (epoch milliseconds): for a reassembly request, the END's arrival.
+        public var sentTimestamp: Int? = nil
     }
 
     public let records: [Record]
@@ -23,9 +25,14 @@ public struct SQSEvent: Sendable, Equatable {
                 throw EventError.invalidField(record.at("attributes.ApproximateReceiveCount"),
                                               problem: "must be a whole number of 1 or more in a string, got \"\(count ?? "")\"")
             }
+            let sent = try attributes?.optionalString("SentTimestamp")
+            guard sent.map({ Int($0).map { $0 >= 0 } ?? false }) ?? true else {
+                throw EventError.invalidField(record.at("attributes.SentTimestamp"),
+                                              problem: "must be epoch milliseconds in a string, got \"\(sent?.prefix(40) ?? "")\"")
+            }
             return Record(messageId: try record.string("messageId"), body: try record.string("body"),
                           receiveCount: receiveCount, eventSourceARN: try record.optionalString("eventSourceARN"),
-                          receiptHandle: try record.optionalString("receiptHandle"))
+                          receiptHandle: try record.optionalString("receiptHandle"), sentTimestamp: sent.flatMap { Int($0) })
         })
     }
 }

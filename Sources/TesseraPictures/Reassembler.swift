@@ -40,7 +40,9 @@ public struct Reassembler {
         self.s3 = s3
     }
 
-    public func reassemble(_ request: ReassemblyRequest, maxBytes: Int) throws -> Outcome {
+    /// Joins a picture's pieces into its original; `endAt` (epoch ms, when the END was queued) goes into
+    /// the original's metadata so the resize can measure END-to-ready.
+    public func reassemble(_ request: ReassemblyRequest, maxBytes: Int, endAt: Int? = nil) throws -> Outcome {
         let picture = PictureKey(collection: request.machineId, name: request.label)
         let pictureId = PieceStore.pictureId(machineId: request.machineId, label: request.label)
         // Parsing caps it; this keeps the arithmetic below safe for any caller.
@@ -106,7 +108,8 @@ public struct Reassembler {
                              metadata: ["sha256": digest, "source": "iot", "pieces": String(total),
                                         // The thing IoT Core checked at the connection (piece-storage refuses a
                                         // machine_id that is not it): the picture is that device's.
-                                        "owner": Owner.device(request.machineId)])
+                                        "owner": Owner.device(request.machineId)]
+                                .merging(endAt.map { ["end-at": String($0)] } ?? [:]) { a, _ in a })
         }
         // Without an END the pieces may be a newer upload's whose END is yet to come: that END's request
         // will find this original and clean up; until then they cost only their TTL.

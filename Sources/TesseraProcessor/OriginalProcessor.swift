@@ -138,6 +138,14 @@ struct OriginalProcessor {
         try pictures.markNotified(picture, version)
         metrics.add("PicturesReady", 1)
         metrics.add("RenderMilliseconds", renderMilliseconds, .milliseconds)
+        // How long the picture took to become ready from where it entered: a device's END (queued with the
+        // reassembly request, carried in the original's metadata) or a browser's upload (the S3 event's time).
+        let now = UTCTime.nowMilliseconds()
+        if let endAt = object.head.metadata["end-at"].flatMap({ Int($0) }), endAt <= now {
+            metrics.add("EndToReadyMilliseconds", now - endAt, .milliseconds)
+        } else if object.head.metadata["source"] == "upload", event.eventTimeMilliseconds <= now {
+            metrics.add("UploadToReadyMilliseconds", now - event.eventTimeMilliseconds, .milliseconds)
+        }
         metrics.add("BytesIn", object.bytes.count, .bytes)
         for summary in summaries {
             metrics.add("BytesOut", summary.bytes, .bytes, dimensions: [("rendition", summary.name)])

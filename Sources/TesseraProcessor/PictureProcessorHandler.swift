@@ -50,7 +50,7 @@ public final class PictureProcessorHandler: LambdaHandler {
                     case let .s3(notification):
                         try handle(notification, aws: aws, log: recordLog, metrics: context.metrics)
                     case let .reassembly(request):
-                        try reassemble(request, receiveCount: record.receiveCount, aws: aws, log: recordLog,
+                        try reassemble(request, receiveCount: record.receiveCount, endAt: record.sentTimestamp, aws: aws, log: recordLog,
                                        metrics: context.metrics)
                     }
                 } catch {
@@ -117,7 +117,7 @@ public final class PictureProcessorHandler: LambdaHandler {
         }
     }
 
-    private func reassemble(_ request: ReassemblyRequest, receiveCount: Int, aws: AWSClient, log: LambdaLogger,
+    private func reassemble(_ request: ReassemblyRequest, receiveCount: Int, endAt: Int?, aws: AWSClient, log: LambdaLogger,
                             metrics: InvocationMetrics) throws {
         let db = DynamoDBClient(aws: aws)
         let reassembler = Reassembler(piecesTable: config.piecesTable, originalsBucket: config.originalsBucket,
@@ -126,7 +126,7 @@ public final class PictureProcessorHandler: LambdaHandler {
         let notifier = Notifier(topicARN: config.notifyTopicARN, sns: SNSClient(aws: aws))
         let picture = PictureKey(collection: request.machineId, name: request.label)
         var started = UTCTime.nowMilliseconds()
-        var outcome = try reassembler.reassemble(request, maxBytes: config.limits.maxInputBytes)
+        var outcome = try reassembler.reassemble(request, maxBytes: config.limits.maxInputBytes, endAt: endAt)
         var markedStalled = false
         while true {
             log.info("reassembly of \(picture): \(outcome)")
@@ -154,7 +154,7 @@ public final class PictureProcessorHandler: LambdaHandler {
                     }
                     markedStalled = true
                     started = UTCTime.nowMilliseconds()
-                    outcome = try reassembler.reassemble(request, maxBytes: config.limits.maxInputBytes)
+                    outcome = try reassembler.reassemble(request, maxBytes: config.limits.maxInputBytes, endAt: endAt)
                     continue
                 }
                 try notifier.incomplete(picture, pieces: total, missing: missing, checksumMismatch: false)

@@ -154,6 +154,10 @@ enum ObservedLog {
         #expect((ObservedLog.total(lines, "ReassemblyMilliseconds") ?? -1) >= 0, "\(log)")
         #expect(ObservedLog.total(lines, "PicturesReady") == 1, "\(log)")
         #expect((ObservedLog.total(lines, "RenderMilliseconds") ?? 0) > 0, "\(log)")
+        // From the END's queueing to ready: at least the render, and no longer than the test took.
+        let endToReady = try #require(ObservedLog.total(lines, "EndToReadyMilliseconds"), "\(log)")
+        #expect(endToReady >= ObservedLog.total(lines, "RenderMilliseconds")! && endToReady < 120_000, "\(log)")
+        #expect(ObservedLog.total(lines, "UploadToReadyMilliseconds") == nil, "\(log)")
         #expect(ObservedLog.total(lines, "BytesIn") == Double(Self.photo.count), "\(log)")
         let half = try h.s3.getObject(bucket: h.renditions, key: "half/cam-8/observed.jpg", maxBytes: 10 << 20).bytes.count
         let thumb = try h.s3.getObject(bucket: h.renditions, key: "thumb/cam-8/observed.jpg", maxBytes: 10 << 20).bytes.count

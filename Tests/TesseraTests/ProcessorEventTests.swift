@@ -46,7 +46,7 @@ struct ProcessorEventTests {
             return
         }
         #expect(batch.records.map(\.messageId) == ["m-0", "m-1", "m-2", "m-3"])
-        #expect(batch.records.allSatisfy { $0.receiveCount == 3 })
+        #expect(batch.records.allSatisfy { $0.receiveCount == 3 && $0.sentTimestamp == 1 })
         let messages = try batch.records.map { try QueueMessage.parse(body: $0.body) }
         guard case let .s3(.records(direct)) = messages[0], case let .s3(.records(wrapped)) = messages[1] else {
             Issue.record("\(messages)")
@@ -63,6 +63,12 @@ struct ProcessorEventTests {
         (#"{"Records":"x"}"#, "field `Records` must be an array, got string"),
         (#"{}"#, "field `Records` is missing"),
         (#"[1]"#, "event must be a JSON object, got array"),
+        (#"{"Records":[{"eventSource":"aws:sqs","messageId":"m","body":"{}","attributes":{"SentTimestamp":"soon"}}]}"#,
+         "field `Records[0].attributes.SentTimestamp` must be epoch milliseconds in a string, got \"soon\""),
+        (#"{"Records":[{"eventSource":"aws:sqs","messageId":"m","body":"{}","attributes":{"SentTimestamp":"-5"}}]}"#,
+         "must be epoch milliseconds"),
+        (#"{"Records":[{"eventSource":"aws:sqs","messageId":"m","body":"{}","attributes":{"SentTimestamp":17}}]}"#,
+         "Records[0].attributes.SentTimestamp` must be a string"),
     ])
     func malformedEventsNameThePath(_ json: String, _ expected: String) {
         do {

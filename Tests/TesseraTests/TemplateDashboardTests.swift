@@ -17,9 +17,10 @@ struct TemplateDashboardTests {
         let substituted = body.replacingOccurrences(of: #"\$\{[^}]+\}"#, with: "x", options: .regularExpression)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(substituted.utf8)) as? [String: Any])
         let widgets = try #require(json["widgets"] as? [[String: Any]])
-        #expect(widgets.count >= 6)
+        #expect(widgets.count >= 7)
         let text = widgets.map { "\($0)" }.joined()
-        let emitted = ["PicturesReady", "PicturesFailed", "PiecesStored", "ReassemblyMilliseconds", "RenderMilliseconds", "ColdStart"]
+        let emitted = ["PicturesReady", "PicturesFailed", "PiecesStored", "ReassemblyMilliseconds", "RenderMilliseconds", "ColdStart",
+                       "EndToReadyMilliseconds", "UploadToReadyMilliseconds"]
         for metric in emitted { #expect(text.contains(metric), "\(metric) is not on the dashboard") }
         for metric in ["ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesVisible", "Errors", "Throttles", "Duration"] {
             #expect(text.contains(metric), "\(metric) is not on the dashboard")

@@ -44,6 +44,10 @@ final class UploadOwnershipTests {
         #expect(made["pendingUpload"] == nil, "the upload is spent")
         #expect(made["versionId"] != nil, "downloads name the version processed")
         #expect(events(try h.notifications(), "picture.ready").count == 1)
+        // Upload-to-ready is measured from the S3 event's time; END-to-ready only for devices' pictures.
+        let lines = ObservedLog.metrics(h.processor.log)
+        #expect((ObservedLog.total(lines, "UploadToReadyMilliseconds") ?? -1) >= 0, "\(h.logs)")
+        #expect(ObservedLog.total(lines, "EndToReadyMilliseconds") == nil, "\(h.logs)")
 
         // The same form again (its policy still valid): a new version, refused, deleted, never decoded.
         try upload("bar/one.jpg", Self.other, metadata: ["source": "upload", "owner": "user:ana", "upload": "u1"])
