@@ -141,7 +141,7 @@ struct OriginalProcessor {
         // How long the picture took to become ready from where it entered: a device's END (queued with the
         // reassembly request, carried in the original's metadata) or a browser's upload (the S3 event's time).
         let now = UTCTime.nowMilliseconds()
-        if let endAt = object.head.metadata["end-at"].flatMap({ Int($0) }), endAt <= now {
+        if object.head.metadata["source"] == "iot", let endAt = object.head.metadata["end-at"].flatMap({ Int($0) }), endAt <= now {
             metrics.add("EndToReadyMilliseconds", now - endAt, .milliseconds)
         } else if object.head.metadata["source"] == "upload", event.eventTimeMilliseconds <= now {
             metrics.add("UploadToReadyMilliseconds", now - event.eventTimeMilliseconds, .milliseconds)
