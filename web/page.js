@@ -667,6 +667,8 @@
   }
 
   // ---- Start ----
+  // "./" would leave a stage prefix without its slash ("/prod"): the landing is this very path.
+  $("home").setAttribute("href", location.pathname);
   const remembered = store("localStorage", "tessera.collection");
   if (remembered && !nameProblem(remembered, "Collection")) collectionInput.value = remembered;
   show(routeOf(location));

@@ -9,7 +9,7 @@ struct EmbedWebPage: BuildToolPlugin {
         let web = context.package.directoryURL.appending(path: "web")
         let output = context.pluginWorkDirectoryURL.appending(path: "WebPage.swift")
         return [.buildCommand(
-            displayName: "Embedding web/ into \(target.name)",
+            displayName: "Embedding the web page into \(target.name)",
             executable: try context.tool(named: "embed-web-page").url,
             arguments: [web.path(percentEncoded: false), output.path(percentEncoded: false)],
             inputFiles: ["index.html", "page.css", "page.js"].map { web.appending(path: $0) },
