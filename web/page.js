@@ -526,16 +526,24 @@
   }
   async function loadCollections(fresh) {
     const generation = fresh ? ++browse.generation : browse.generation;
-    const cursor = fresh ? null : browse.cursor;
-    const page = await api(`collections?limit=${PAGE_SIZE}${cursor ? `&cursor=${enc(cursor)}` : ""}`);
-    if (generation !== browse.generation) return;
-    if (fresh) { browse.names.clear(); collectionList.replaceChildren(); }
-    for (const entry of page?.items ?? []) {
-      if (browse.names.has(entry.collection)) continue;
-      browse.names.add(entry.collection);
-      collectionList.append(collectionEntry(entry));
+    let cursor = fresh ? null : browse.cursor;
+    // A page may name only collections shown already (their older pictures): the next one is asked for
+    // then, a few times at most, so "More collections" always adds one when there is one.
+    for (let round = 0; round < 5; round += 1) {
+      const page = await api(`collections?limit=${PAGE_SIZE}${cursor ? `&cursor=${enc(cursor)}` : ""}`);
+      if (generation !== browse.generation) return;
+      if (fresh && round === 0) { browse.names.clear(); collectionList.replaceChildren(); }
+      let added = 0;
+      for (const entry of page?.items ?? []) {
+        if (browse.names.has(entry.collection)) continue;
+        browse.names.add(entry.collection);
+        collectionList.append(collectionEntry(entry));
+        added += 1;
+      }
+      cursor = page?.cursor ?? null;
+      if (added > 0 || !cursor) break;
     }
-    browse.cursor = page?.cursor ?? null;
+    browse.cursor = cursor;
     moreCollections.hidden = !browse.cursor;
     collectionList.hidden = browse.names.size === 0;
     collectionsEmpty.hidden = browse.names.size > 0;

@@ -9,6 +9,9 @@ extension PictureAPI {
     /// Index items one collections query reads: a collection's pictures come one after another, so a
     /// page of distinct collections needs many of them.
     static let collectionsQueryLimit = 100
+    /// Queries one collections page may make (300 pictures looked at): past that the page ends with a
+    /// cursor, so one request stays cheap however many pictures each collection holds.
+    static let collectionsMaxQueries = 3
 
     /// What a listing does with the next readable item.
     enum Step {
@@ -24,10 +27,11 @@ extension PictureAPI {
     /// until it says the page is full or `maxQueries` queries were made. `last`: the last item the page
     /// covers, shown or not (a short page says nothing of what was hidden); `more`: whether the index
     /// may hold further items.
-    func readRecent(after start: IndexCursor?, caller: String?, queryLimit: Int, projection: String? = nil,
-                    names: [String: String] = [:], take: (Item) -> Step) throws -> (last: Item?, more: Bool) {
+    func readRecent(after start: IndexCursor?, caller: String?, queryLimit: Int, maxQueries: Int = PictureAPI.maxQueries,
+                    projection: String? = nil, names: [String: String] = [:],
+                    take: (Item) -> Step) throws -> (last: Item?, more: Bool) {
         var startKey = start?.startKey, last: Item?, more = true, queries = 0, full = false
-        while !full, more, queries < Self.maxQueries {
+        while !full, more, queries < maxQueries {
             let page = try db.query(table: config.picturesTable, index: Self.recentIndex, keyCondition: .init(
                 "#s = :ready", names: ["#s": "status"].merging(names) { a, _ in a }, values: [":ready": .s("ready")]),
                 startKey: startKey, limit: queryLimit, projection: projection, descending: true)
@@ -99,7 +103,7 @@ extension PictureAPI {
         let (limit, start) = try indexQuery(request, .collections)
         var order: [String] = [], newest: [String: Item] = [:]
         let (last, more) = try readRecent(
-            after: start, caller: caller, queryLimit: Self.collectionsQueryLimit,
+            after: start, caller: caller, queryLimit: Self.collectionsQueryLimit, maxQueries: Self.collectionsMaxQueries,
             projection: "#c, #n, #s, processedAt, #o, renditions, #v",
             names: ["#c": "collection", "#n": "name", "#o": "owner", "#v": "version"]
         ) { item in
