@@ -63,9 +63,13 @@ let package = Package(
         // JPEG inspect, limits, decode, resample, encode.
         .target(name: "TesseraImaging", dependencies: ["CTurboJPEG", "TesseraSupport"], swiftSettings: lean),
         // The domain: piece store, the functions' handlers, picture-api's routes and page (zlib for gzip).
+        // The page is web/'s files, embedded at build time with their CSP hashes (docs/web-page.md).
         .target(name: "TesseraPictures", dependencies: [
             "CZlib", "TesseraSupport", "TesseraRuntime", "TesseraAWS", "TesseraEvents",
-        ], swiftSettings: lean),
+        ], swiftSettings: lean, plugins: ["EmbedWebPage"]),
+        .plugin(name: "EmbedWebPage", capability: .buildTool(), dependencies: ["embed-web-page"]),
+        // The plugin's tool: web/index.html with page.css and page.js inlined, as a Swift source (host only).
+        .executableTarget(name: "embed-web-page", dependencies: ["TesseraSupport"]),
         // picture-processor's work: reassembly and resize, the one part of the domain that needs pixels
         // (so piece-storage and picture-api never link libturbojpeg).
         .target(name: "TesseraProcessor", dependencies: [

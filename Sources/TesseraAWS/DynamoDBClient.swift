@@ -46,20 +46,22 @@ public struct DynamoDBClient {
         return try call("GetItem", Input(TableName: table, Key: key, ConsistentRead: consistentRead), Output.self).Item
     }
 
-    /// One page of items whose key matches `keyCondition`, from `startKey` on.
-    public func query(table: String, keyCondition: Expression, startKey: Item? = nil, limit: Int? = nil,
-                      consistentRead: Bool = false, projection: String? = nil) throws -> Page {
+    /// One page of items whose key matches `keyCondition`, from `startKey` on; of the global secondary
+    /// index `index` when given, in descending sort key order when `descending`.
+    public func query(table: String, index: String? = nil, keyCondition: Expression, startKey: Item? = nil, limit: Int? = nil,
+                      consistentRead: Bool = false, projection: String? = nil, descending: Bool = false) throws -> Page {
         struct Input: Encodable {
-            let TableName: String, KeyConditionExpression: String
+            let TableName: String, IndexName: String?, KeyConditionExpression: String
             let ExpressionAttributeNames: [String: String]?, ExpressionAttributeValues: Item?
             let ExclusiveStartKey: Item?, Limit: Int?, ConsistentRead: Bool, ProjectionExpression: String?
+            let ScanIndexForward: Bool?
         }
         struct Output: Decodable { let Items: [Item]?, LastEvaluatedKey: Item? }
         let output = try call("Query", Input(
-            TableName: table, KeyConditionExpression: keyCondition.text,
+            TableName: table, IndexName: index, KeyConditionExpression: keyCondition.text,
             ExpressionAttributeNames: keyCondition.names, ExpressionAttributeValues: keyCondition.values,
             ExclusiveStartKey: startKey, Limit: limit, ConsistentRead: consistentRead,
-            ProjectionExpression: projection), Output.self)
+            ProjectionExpression: projection, ScanIndexForward: descending ? false : nil), Output.self)
         return Page(items: output.Items ?? [], lastEvaluatedKey: output.LastEvaluatedKey)
     }
 

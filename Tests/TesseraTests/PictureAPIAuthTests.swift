@@ -27,7 +27,8 @@ final class PictureAPIAuthTests {
 
     @Test func withoutAValidTokenNothingButThePageAnswers() throws {
         #expect(try harness.call("GET", "/", as: nil).status == 200)
-        for (method, target) in [("POST", "/uploads"), ("GET", "/pictures?collection=bar"), ("GET", "/pictures/bar/one")] {
+        for (method, target) in [("POST", "/uploads"), ("GET", "/pictures?collection=bar"), ("GET", "/pictures/bar/one"),
+                                 ("GET", "/pictures"), ("GET", "/collections")] {
             let anonymous = try harness.call(method, target, body: method == "POST" ? Self.uploadBody : nil, as: nil)
             #expect(anonymous.status == 401 && anonymous.text == #"{"message":"Unauthorized"}"#, "\(method) \(target): \(anonymous.text)")
             for forged in ["Bearer not.a.token", "Bearer " + harness.tokens["ana"]!.token.dropLast(4) + "AAAA", "Basic YW5hOnB3"] {
@@ -144,6 +145,11 @@ final class PictureAPIAuthTests {
         try readOnly.putPicture(collection: "open", name: "view", owner: "user:someone")
         #expect(try readOnly.call("GET", "/pictures?collection=open", as: nil).status == 200)
         #expect(try readOnly.call("GET", "/pictures/open/view", as: nil).status == 200)
+        // Everyone reads everything there: the landing's listings show another user's picture to anyone.
+        let recent = try readOnly.json(try readOnly.call("GET", "/pictures", as: nil))["items"] as? [[String: Any]]
+        #expect(recent?.compactMap { $0["name"] as? String } == ["view"])
+        let collections = try readOnly.json(try readOnly.call("GET", "/collections", as: nil))["items"] as? [[String: Any]]
+        #expect(collections?.compactMap { $0["collection"] as? String } == ["open"])
         #expect(try presign(as: nil, on: readOnly).status == 401)
         #expect(try presign(as: "ana", on: readOnly).status == 201)
 

@@ -42,7 +42,9 @@ final class PictureAPIHarness {
             jwksURL: "\(Emulator.variables["AWS_ENDPOINT_URL"]!)/\(pool)/.well-known/jwks.json")
         db = DynamoDBClient(aws: aws)
         openS3 = S3Client(aws: try Emulator.openClient())
-        try db.createTable(.init(name: table, partitionKey: ("collection", "S"), sortKey: ("name", "S")))
+        // As template.yaml declares it: with the `recent` index the landing's listings read.
+        try db.createTable(.init(name: table, partitionKey: ("collection", "S"), sortKey: ("name", "S"), indexes: [
+            .init(name: "recent", partitionKey: ("status", "S"), sortKey: ("processedAt", "S"))]))
         try openS3.createBucket(originals)
         try openS3.createBucket(renditions)
         var env = Emulator.variables
@@ -76,9 +78,10 @@ final class PictureAPIHarness {
         try JSONSerialization.jsonObject(with: Data(response.body)) as! [String: Any]
     }
 
-    /// Writes a pictures-table item as picture-processor would.
+    /// Writes a pictures-table item as picture-processor would (processedAt: now, unless given).
     func putPicture(collection: String, name: String, renditions: [String: (Int, Int)] = ["thumb": (256, 192), "half": (800, 600)],
-                    status: String = "ready", owner: String? = nil) throws {
+                    status: String = "ready", owner: String? = nil,
+                    processedAt: String = UTCTime(epochMilliseconds: UTCTime.nowMilliseconds()).iso8601) throws {
         var map: [String: AttributeValue] = [:]
         for (rendition, size) in renditions {
             map[rendition] = .m(["key": .s("\(rendition)/\(collection)/\(name).jpg"), "width": .number(size.0),
@@ -88,6 +91,7 @@ final class PictureAPIHarness {
             "collection": .s(collection), "name": .s(name), "key": .s("\(collection)/\(name).jpg"), "bucket": .s(originals),
             "status": .s(status), "source": .s("upload"), "width": .number(1600), "height": .number(1200),
             "renditions": .m(map), "version": .s("00000001"), "notified": .bool(true), "reductionPercent": .n("46.5"),
+            "processedAt": .s(processedAt),
         ].merging(owner.map { ["owner": .s($0)] } ?? [:]) { _, new in new })
     }
 }

@@ -3,6 +3,7 @@ import Testing
 import TesseraAWS
 import TesseraHTTP
 import TesseraLocal
+import TesseraSupport
 
 /// picture-api as a process, over HTTP through the local API endpoint, against the emulator.
 @Suite(.serialized)
@@ -33,6 +34,15 @@ final class PictureAPITests {
         let s3 = Emulator.openVariables["AWS_ENDPOINT_URL"]!
         #expect(policy.hasPrefix("default-src 'none'; script-src 'sha256-"))
         #expect(policy.contains("img-src \(s3) data:; connect-src 'self' \(s3);"))
+        // The hashes are those of the script and style the page holds (web/'s files, embedded at build time).
+        for (tag, directive) in [("script", "script-src"), ("style", "style-src")] {
+            let html = plain.text
+            let open = try #require(html.range(of: "<\(tag)>")), close = try #require(html.range(of: "</\(tag)>"))
+            let hash = Data(SHA256.hash(Array(html[open.upperBound..<close.lowerBound].utf8))).base64EncodedString()
+            #expect(policy.contains("\(directive) 'sha256-\(hash)';"), "\(directive) in \(policy)")
+            #expect(html.components(separatedBy: "<\(tag)").count == 2, "one <\(tag)> only")
+        }
+        #expect(!policy.contains("unsafe") && policy.contains("default-src 'none'") && policy.contains("base-uri 'none'"))
         let zipped = try harness.call("GET", "/", headers: [("Accept-Encoding", "br, gzip;q=0.8")])
         #expect(zipped.headers["content-encoding"] == "gzip")
         #expect(zipped.body.count < plain.body.count)
@@ -135,8 +145,11 @@ final class PictureAPITests {
         #expect(wrong.headers["allow"] == "GET, OPTIONS")
         #expect(try errorOf(try harness.call("GET", "/uploads")).1 == "MethodNotAllowed")
         #expect(try errorOf(try harness.call("GET", "/pictures/bar")).1 == "NotFound")
-        let missing = try errorOf(try harness.call("GET", "/pictures"))
-        #expect(missing.0 == 400 && missing.2 == "query parameter `collection` is required: GET /pictures?collection=NAME")
+        let empty = try errorOf(try harness.call("GET", "/pictures?collection="))
+        #expect(empty.0 == 400 && empty.2 == "query parameter `collection` is empty: name a collection, "
+                + "or leave the parameter out for the most recent pictures of every collection")
+        #expect(try errorOf(try harness.call("POST", "/collections")).0 == 405)
+        #expect(try errorOf(try harness.call("GET", "/collections/bar")).1 == "NotFound")
         let twice = try errorOf(try harness.call("GET", "/pictures?collection=a&collection=b"))
         #expect(twice.2 == "query parameter `collection` is given 2 times; give it once")
         for limit in ["0", "101", "x", "-1", "1e2"] {

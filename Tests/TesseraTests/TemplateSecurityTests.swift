@@ -29,7 +29,7 @@ struct TemplateSecurityTests {
         #expect(scheme["type"]?.string == "jwt" && scheme["identitySource"]?.string == "$request.header.Authorization")
         let guarded = TemplateValue.list([.map(["JwtAuthorizer": .list([])])])
         #expect(body["paths"]?["/uploads"]?["post"]?["security"] == .function("Fn::If", .list([.string("GuardUploads"), guarded, .function("Ref", .string("AWS::NoValue"))])))
-        for path in ["/pictures", "/pictures/{proxy+}"] {
+        for path in ["/pictures", "/pictures/{proxy+}", "/collections"] {
             #expect(body["paths"]?[path]?["get"]?["security"] == .function("Fn::If", .list([.string("GuardReads"), guarded, .function("Ref", .string("AWS::NoValue"))])), "\(path)")
         }
         #expect(body["paths"]?["/"] == nil, "GET / (the page) needs no token")

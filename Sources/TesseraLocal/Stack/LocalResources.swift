@@ -14,18 +14,28 @@ public enum LocalResources {
             let types = Dictionary(uniqueKeysWithValues: (table.properties["AttributeDefinitions"]?.list ?? []).compactMap { item in
                 item["AttributeName"]?.string.flatMap { name in item["AttributeType"]?.string.map { (name, $0) } }
             })
-            let keys = (table.properties["KeySchema"]?.list ?? []).compactMap { item -> (String, String, String)? in
-                guard let key = item["AttributeName"]?.string, let kind = item["KeyType"]?.string, let type = types[key] else { return nil }
-                return (key, type, kind)
+            func keySchema(_ schema: TemplateValue?, of owner: String) throws -> (hash: (String, String), range: (String, String)?) {
+                let keys = (schema?.list ?? []).compactMap { item -> (String, String, String)? in
+                    guard let key = item["AttributeName"]?.string, let kind = item["KeyType"]?.string, let type = types[key] else { return nil }
+                    return (key, type, kind)
+                }
+                guard let hash = keys.first(where: { $0.2 == "HASH" }) else {
+                    throw TemplateError.malformed("\(owner) has no HASH key in KeySchema")
+                }
+                return ((hash.0, hash.1), keys.first { $0.2 == "RANGE" }.map { ($0.0, $0.1) })
             }
-            guard let hash = keys.first(where: { $0.2 == "HASH" }) else {
-                throw TemplateError.malformed("\(table.logicalId) has no HASH key in KeySchema")
+            let key = try keySchema(table.properties["KeySchema"], of: table.logicalId)
+            let indexes = try (table.properties["GlobalSecondaryIndexes"]?.list ?? []).map { index in
+                guard let indexName = index["IndexName"]?.string else { throw TemplateError.malformed("\(table.logicalId) has an index without IndexName") }
+                let indexKey = try keySchema(index["KeySchema"], of: "\(table.logicalId)'s index \(indexName)")
+                return DynamoDBClient.TableSpec.Index(name: indexName, partitionKey: indexKey.hash, sortKey: indexKey.range)
             }
-            let range = keys.first { $0.2 == "RANGE" }
             do {
-                try db.createTable(.init(name: name, partitionKey: (hash.0, hash.1), sortKey: range.map { ($0.0, $0.1) }))
+                try db.createTable(.init(name: name, partitionKey: key.hash, sortKey: key.range, indexes: indexes))
             } catch let error as AWSError where error.code == "ResourceInUseException" {
-                // There from an earlier `up`: its items are kept.
+                // There from an earlier `up`: its items are kept, and an index the template gained since is added.
+                let existing = try db.indexNames(name)
+                for index in indexes where !existing.contains(index.name) { try db.addIndex(index, to: name) }
             }
             if let ttl = table.properties["TimeToLiveSpecification"], ttl["Enabled"]?.string == "true",
                let attribute = ttl["AttributeName"]?.string {

@@ -59,9 +59,11 @@ public struct PictureAPI {
         case "" where segments.count == 1: allow = ["GET"]
         case "uploads" where segments.count == 1: allow = ["POST"]
         case "pictures" where segments.count == 1 || segments.count >= 3: allow = ["GET"]
+        case "collections" where segments.count == 1: allow = ["GET"]
         default:
             throw APIError.notFound("no route for \(request.method) \(request.path); the routes are GET /, POST /uploads, "
-                                    + "GET /pictures?collection=C and GET /pictures/{collection}/{name}")
+                                    + "GET /pictures (recent), GET /pictures?collection=C, GET /pictures/{collection}/{name} "
+                                    + "and GET /collections")
         }
         if request.method == "OPTIONS" { return APIGatewayResponse(status: 204) }
         guard allow.contains(request.method) || (request.method == "HEAD" && allow.contains("GET")) else {
@@ -77,6 +79,7 @@ public struct PictureAPI {
         switch segments.first {
         case "": return page.response
         case "uploads": return try upload(request, caller: caller)
+        case "collections": return try collections(request, caller: caller)
         default:
             guard segments.count >= 3 else { return try list(request, caller: caller) }
             return try picture(collection: segments.dropFirst().dropLast().joined(separator: "/"), name: segments.last!, caller: caller)
@@ -129,21 +132,16 @@ public struct PictureAPI {
         if let unknown = request.query.keys.sorted().first(where: { !["collection", "limit", "cursor"].contains($0) }) {
             throw APIError.invalid("InvalidQuery", "unknown query parameter \(jsonQuoted(unknown)); use collection, limit and cursor")
         }
-        let collection = try single(request, "collection")
-        guard let collection, !collection.isEmpty else {
-            throw APIError.invalid("InvalidQuery", "query parameter `collection` is required: GET /pictures?collection=NAME")
+        guard let collection = try single(request, "collection") else { return try recent(request, caller: caller) }
+        guard !collection.isEmpty else {
+            throw APIError.invalid("InvalidQuery", "query parameter `collection` is empty: name a collection, "
+                                   + "or leave the parameter out for the most recent pictures of every collection")
         }
         // Collections from keys dropped into the bucket keep their characters, so only the size is held.
         guard collection.utf8.count <= 1024 else {
             throw APIError.invalid("InvalidName", "collection is \(collection.utf8.count) bytes; S3 keys, and so collections, have at most 1024")
         }
-        var limit = Self.defaultLimit
-        if let text = try single(request, "limit") {
-            guard let value = Int(text), (1...Self.maxLimit).contains(value) else {
-                throw APIError.invalid("InvalidQuery", "query parameter `limit` must be a whole number from 1 to \(Self.maxLimit), got \(jsonQuoted(String(text.prefix(40))))")
-            }
-            limit = value
-        }
+        let limit = try self.limit(request)
         var startKey: Item?
         if let text = try single(request, "cursor") {
             let cursor = try PictureCursor.decode(text, key: config.cursorKey, collection: collection)
@@ -231,6 +229,15 @@ public struct PictureAPI {
             ("response-content-disposition", "inline; filename=\"\(file.prefix(100)).jpg\""),
             ("response-content-type", "image/jpeg"),
         ] + (version.map { [("versionId", $0)] } ?? []))
+    }
+
+    /// The `limit` query parameter: 1 to `maxLimit`, `defaultLimit` when absent.
+    func limit(_ request: APIGatewayRequest) throws -> Int {
+        guard let text = try single(request, "limit") else { return Self.defaultLimit }
+        guard let value = Int(text), (1...Self.maxLimit).contains(value) else {
+            throw APIError.invalid("InvalidQuery", "query parameter `limit` must be a whole number from 1 to \(Self.maxLimit), got \(jsonQuoted(String(text.prefix(40))))")
+        }
+        return value
     }
 
     /// A query parameter sent at most once.

@@ -62,7 +62,10 @@ public struct PictureCursor: Sendable, Equatable {
         // Constant time: how many leading bytes match must not show in the timing.
         var difference: UInt8 = 0
         for (a, b) in zip(expected, bytes.suffix(macBytes)) { difference |= a ^ b }
-        guard difference == 0, payload[0] == 2 else { throw forged }
+        guard difference == 0 else { throw forged }
+        guard payload[0] == 2 else {
+            throw APIError.invalid("InvalidCursor", "cursor belongs to another listing (recent pictures or collections), not \(jsonQuoted(collection))'s")
+        }
         let length = Int(payload[1]) << 8 | Int(payload[2])
         guard 3 + length + nonceBytes <= payload.count,
               let cursorCollection = String(validating: payload[3..<3 + length], as: UTF8.self) else { throw forged }

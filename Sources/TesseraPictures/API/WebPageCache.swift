@@ -18,18 +18,12 @@ final class WebPageCache {
 
     /// Only the page's own script and style run (by hash: a name shown in the page can never become
     /// code), images come from the renditions bucket, uploads go to the originals bucket, sign-ins to
-    /// the user pool.
-    private(set) lazy var contentSecurityPolicy: String = {
-        let html = WebPage.template
-        func hash(_ tag: String) -> String {
-            guard let open = html.rangeOfFirst("<\(tag)>"), let close = html.rangeOfFirst("</\(tag)>") else { return "'none'" }
-            return "'sha256-" + StrictBase64.encode(SHA256.hash(html[open.upperBound..<close.lowerBound].utf8)) + "'"
-        }
-        return "default-src 'none'; script-src \(hash("script")); style-src \(hash("style")); "
+    /// the user pool. The hashes are the inlined files' own, computed when web/ was embedded (build time).
+    private(set) lazy var contentSecurityPolicy: String =
+        "default-src 'none'; script-src \(WebPage.scriptHash); style-src \(WebPage.styleHash); "
             + "img-src \(imageOrigin) data:; connect-src 'self' \(uploadOrigin)\(signIn.map { " " + $0.endpoint } ?? ""); "
             + "base-uri 'none'; form-action 'none'; "
             + "frame-ancestors 'none'"
-    }()
 
     private(set) lazy var bytes: [UInt8] = Array(
         WebPage.template.replacingAll("__MAX_UPLOAD_BYTES__", with: String(maxUploadBytes))

@@ -44,8 +44,19 @@ final class WebDriver {
     /// Starts `chromedriver` on a port it picks, waits until it is ready, and opens a session.
     init(chromium: String = "/usr/bin/chromium", chromedriver: String = "chromedriver",
          windowSize: (width: Int, height: Int) = (1280, 900), startTimeout: Double = 30) throws {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("chromedriver-\(UUID().uuidString).log").path
-        let driver = try ChildProcess([chromedriver, "--port=0"], environment: ProcessInfo.processInfo.environment, logPath: log)
+        // chromedriver picks its port (--port=0) and binds it afterwards: two starting at once can pick the same
+        // one, and the loser exits ("Address already in use"); it is started again then.
+        var driver: ChildProcess
+        var attempt = 0
+        repeat {
+            attempt += 1
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("chromedriver-\(UUID().uuidString).log").path
+            driver = try ChildProcess([chromedriver, "--port=0"], environment: ProcessInfo.processInfo.environment, logPath: log)
+            let settled = Date().addingTimeInterval(startTimeout)
+            while driver.isRunning, !driver.log.contains("started successfully"), !driver.log.contains("Address already in use"),
+                  Date() < settled { usleep(20_000) }
+            if driver.log.contains("Address already in use") { _ = driver.waitForExit(timeout: 5) }
+        } while attempt < 5 && driver.log.contains("Address already in use") && !driver.isRunning
         let client = HTTPClient(options: .init(connectTimeoutMs: 2_000, timeoutMs: 60_000, usesProxyVariables: false))
         let deadline = Date().addingTimeInterval(startTimeout)
         func fail(_ reason: String) -> WebDriverError {
@@ -168,6 +179,20 @@ final class WebDriver {
     func executeScript(_ js: String, _ arguments: [Any] = []) throws -> Any {
         try command("POST", "/execute/sync", ["script": js, "args": arguments], name: "execute script")
     }
+
+    /// Runs `js` as an asynchronous function body: it ends by calling `arguments[arguments.length - 1]`
+    /// with its JSON result.
+    @discardableResult
+    func executeAsyncScript(_ js: String, _ arguments: [Any] = []) throws -> Any {
+        try command("POST", "/execute/async", ["script": js, "args": arguments], name: "execute async script")
+    }
+
+    /// The browser's back and forward buttons.
+    func back() throws { try command("POST", "/back", name: "back") }
+    func forward() throws { try command("POST", "/forward", name: "forward") }
+
+    /// The address the browser shows.
+    func currentURL() throws -> String { try string(command("GET", "/url", name: "current URL"), "current URL") }
 
     static func argument(_ element: Element) -> [String: String] { [elementKey: element] }
 

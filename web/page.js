@@ -1,166 +1,3 @@
-/// The web page picture-api serves at GET /: one HTML document with its CSS and JavaScript, no framework, no build step.
-enum WebPage {
-    static let template: String = #"""
-<!doctype html>
-<html lang="en" data-max-upload-bytes="__MAX_UPLOAD_BYTES__" data-auth-endpoint="__AUTH_ENDPOINT__" data-auth-client="__AUTH_CLIENT__">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>Tessera pictures</title>
-<link rel="icon" href="data:,">
-<style>
-:root {
-  --bg: #f5f6f8; --fg: #1b1f24; --muted: #5b6470; --card: #fff; --line: #d3d8df;
-  --accent: #0b5cc7; --accent-fg: #fff; --error: #b3261e; --ok: #1b7032; --focus: #e07b00;
-  font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; line-height: 1.4;
-}
-@media (prefers-color-scheme: dark) {
-  :root { --bg: #14171b; --fg: #e8eaed; --muted: #a3abb5; --card: #1f2328; --line: #3a414b;
-          --accent: #6aa8ff; --accent-fg: #0b1320; --error: #ff8a80; --ok: #7bd88f; --focus: #ffb347; }
-}
-* { box-sizing: border-box; }
-body { margin: 0; background: var(--bg); color: var(--fg); }
-header { padding: .75rem 1rem; background: var(--card); border-bottom: 1px solid var(--line); }
-h1 { font-size: 1.25rem; margin: 0; }
-h2 { font-size: 1.05rem; margin: 0 0 .75rem; }
-main { display: grid; gap: 1rem; padding: 1rem; max-width: 75rem; margin: 0 auto; grid-template-columns: minmax(0, 1fr); }
-@media (min-width: 50rem) { main { grid-template-columns: 20rem minmax(0, 1fr); align-items: start; } }
-.panel { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 1rem; }
-label { display: block; font-weight: 600; font-size: .9rem; margin: .75rem 0 .25rem; }
-input[type="text"], input[type="password"] { width: 100%; font: inherit; padding: .5rem .6rem; border: 1px solid var(--line);
-  border-radius: 6px; background: var(--bg); color: var(--fg); }
-input[aria-invalid="true"] { border-color: var(--error); }
-button { font: inherit; padding: .5rem 1rem; border-radius: 6px; border: 1px solid var(--accent);
-  background: var(--accent); color: var(--accent-fg); cursor: pointer; }
-button.secondary { background: transparent; color: var(--accent); }
-button[aria-disabled="true"] { opacity: .6; cursor: progress; }
-:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
-.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
-.drop { border: 2px dashed var(--line); border-radius: 8px; padding: 1.25rem 1rem; text-align: center;
-  cursor: pointer; color: var(--muted); }
-.drop.over { border-color: var(--accent); background: color-mix(in srgb, var(--accent) 12%, transparent); }
-.drop strong { display: block; color: var(--fg); overflow-wrap: anywhere; }
-.actions { display: flex; align-items: center; gap: .75rem; margin-top: 1rem; }
-.actions progress { flex: 1; height: .75rem; }
-#status { grid-column: 1 / -1; margin: 0; padding: .5rem .75rem; border-radius: 6px; position: sticky; top: 0; z-index: 1;
-  background: var(--card); border: 1px solid var(--line); overflow-wrap: anywhere; }
-#status:empty { display: none; }
-#status[data-kind="error"] { color: var(--error); border-color: var(--error); }
-#status[data-kind="ok"] { color: var(--ok); border-color: var(--ok); }
-.search { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; margin-bottom: 1rem; }
-.search div { flex: 1 1 10rem; }
-.search label { margin-top: 0; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: .75rem; }
-@media (max-width: 30rem) { .grid { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
-button.picture { display: flex; flex-direction: column; padding: 0; background: var(--card); color: var(--fg);
-  border: 1px solid var(--line); text-align: left; overflow: hidden; }
-.picture img, .picture .placeholder { display: block; width: 100%; height: auto; aspect-ratio: 1; object-fit: cover; background: var(--bg); }
-.picture .placeholder { display: grid; place-items: center; color: var(--muted); font-size: .85rem; }
-.picture .caption { padding: .4rem .5rem; font-size: .85rem; overflow-wrap: anywhere; }
-.picture .note { display: block; color: var(--muted); font-size: .8rem; }
-.picture.failed { border-color: var(--error); }
-.picture.failed .note { color: var(--error); }
-.hint { color: var(--muted); }
-#more { margin-top: 1rem; }
-dialog { width: min(60rem, calc(100vw - 1rem)); max-height: calc(100dvh - 1rem); padding: 0; border: 1px solid var(--line);
-  border-radius: 10px; background: var(--card); color: var(--fg); }
-dialog::backdrop { background: rgb(0 0 0 / .55); }
-.detail-head { position: sticky; top: 0; display: flex; justify-content: space-between; align-items: center; gap: 1rem;
-  padding: .75rem 1rem; background: var(--card); border-bottom: 1px solid var(--line); }
-.detail-head h2 { margin: 0; overflow-wrap: anywhere; }
-.detail-body { padding: 1rem; }
-.renditions { display: grid; grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr)); gap: 1rem; margin-bottom: 1rem; }
-figure { margin: 0; }
-figure img { display: block; max-width: 100%; height: auto; border-radius: 6px; background: var(--bg); }
-figcaption { font-size: .85rem; color: var(--muted); margin-top: .25rem; }
-dl.meta { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: .3rem 1rem; margin: 0; }
-dl.meta div { display: contents; }
-dt { font-weight: 600; }
-dd { margin: 0; overflow-wrap: anywhere; }
-@media (max-width: 30rem) { dl.meta { grid-template-columns: minmax(0, 1fr); gap: 0; } dd { margin-bottom: .5rem; } }
-.error-text { color: var(--error); }
-header { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: center; gap: .5rem 1rem; }
-#signin-form { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; }
-[hidden] { display: none !important; }
-#signin-form label { margin: 0 0 .15rem; }
-#signed-in { display: flex; gap: .75rem; align-items: center; }
-</style>
-</head>
-<body>
-<header>
-  <h1>Tessera pictures</h1>
-  <form id="signin-form" novalidate hidden aria-label="Sign in">
-    <div><label for="username">User</label>
-      <input type="text" id="username" autocomplete="username" autocapitalize="off" spellcheck="false"></div>
-    <div><label for="password">Password</label>
-      <input type="password" id="password" autocomplete="current-password"></div>
-    <div id="new-password-field" hidden><label for="new-password">New password</label>
-      <input type="password" id="new-password" autocomplete="new-password"></div>
-    <button type="submit" id="signin">Sign in</button>
-  </form>
-  <div id="signed-in" hidden>
-    <span>Signed in as <strong id="who"></strong></span>
-    <button type="button" id="signout" class="secondary">Sign out</button>
-  </div>
-</header>
-<main>
-  <p id="status" role="status" aria-live="polite"></p>
-
-  <section class="panel" aria-labelledby="upload-title">
-    <h2 id="upload-title">Upload a JPEG</h2>
-    <form id="upload-form" novalidate>
-      <label for="file" class="visually-hidden">Picture file (JPEG)</label>
-      <input type="file" id="file" accept="image/jpeg,.jpg,.jpeg" class="visually-hidden" tabindex="-1">
-      <div id="drop" class="drop" role="button" tabindex="0" aria-controls="file" aria-describedby="limit">
-        <strong id="drop-file">Choose a JPEG</strong>
-        <span>or drop it here</span>
-      </div>
-      <p id="limit" class="hint"></p>
-      <label for="collection">Collection</label>
-      <input type="text" id="collection" maxlength="128" autocomplete="off" autocapitalize="off" spellcheck="false"
-             aria-describedby="name-rule">
-      <label for="name">Name</label>
-      <input type="text" id="name" maxlength="128" autocomplete="off" autocapitalize="off" spellcheck="false"
-             aria-describedby="name-rule">
-      <p id="name-rule" class="hint">Letters A–Z a–z, digits, “.”, “_” and “-”; up to 128, not starting with “.”.</p>
-      <div class="actions">
-        <button type="submit" id="upload">Upload</button>
-        <progress id="progress" max="1" value="0" aria-label="Upload progress"></progress>
-      </div>
-    </form>
-  </section>
-
-  <section class="panel" aria-labelledby="gallery-title">
-    <form id="search-form" class="search" role="search" novalidate>
-      <div><label for="search-collection">Collection</label>
-        <input type="text" id="search-collection" autocomplete="off" autocapitalize="off" spellcheck="false"></div>
-      <div><label for="search-name">Name (optional)</label>
-        <input type="text" id="search-name" autocomplete="off" autocapitalize="off" spellcheck="false"></div>
-      <button type="submit" id="search">Search</button>
-    </form>
-    <h2 id="gallery-title">Pictures</h2>
-    <p id="gallery-empty" class="hint">Search a collection, or upload a picture, to see its pictures.</p>
-    <div id="gallery" class="grid" aria-labelledby="gallery-title"></div>
-    <button type="button" id="more" class="secondary" hidden>More</button>
-  </section>
-</main>
-
-<dialog id="detail" aria-labelledby="detail-title">
-  <div class="detail-head">
-    <h2 id="detail-title">Picture</h2>
-    <button type="button" id="detail-close" class="secondary">Close</button>
-  </div>
-  <div class="detail-body">
-    <p id="detail-state"></p>
-    <div id="detail-renditions" class="renditions"></div>
-    <dl id="detail-meta" class="meta"></dl>
-  </div>
-</dialog>
-
-<noscript><p>This page needs JavaScript.</p></noscript>
-
-<script>
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -295,8 +132,7 @@ header { display: flex; flex-wrap: wrap; justify-content: space-between; align-i
       $("password").value = "";
       showWho();
       say("Signed in.", "ok");
-      const current = $("search-collection").value.trim();
-      if (current) showCollection(current);
+      show(routeOf(location), { fresh: true });
     } catch (error) {
       sayError(error);
     } finally {
@@ -308,6 +144,7 @@ header { display: flex; flex-wrap: wrap; justify-content: space-between; align-i
     store("sessionStorage", TOKEN_KEY, null);
     showWho();
     say("Signed out.");
+    show(routeOf(location), { fresh: true });
   });
   showWho();
 
@@ -333,7 +170,8 @@ header { display: flex; flex-wrap: wrap; justify-content: space-between; align-i
         token = null;
         store("sessionStorage", TOKEN_KEY, null);
         showWho();
-        throw new Error("Sign in first: the picture API needs you signed in for that.");
+        throw new Error(signinForm.hidden ? "Sign in first: the picture API needs you signed in for that."
+          : "Sign in (above) to see and upload pictures.");
       }
       const message = body?.error?.message ?? body?.message ?? `The picture API answered HTTP ${response.status}.`;
       throw new Error(message);
@@ -475,7 +313,8 @@ header { display: flex; flex-wrap: wrap; justify-content: space-between; align-i
       autoName = "";
       nameInput.value = "";
       $("drop-file").textContent = "Choose a JPEG";
-      if (gallery.collection === collection) schedulePoll(0); else showCollection(collection);
+      if (gallery.collection === collection && current.view === "collection") schedulePoll(0);
+      else go(hrefOf({ view: "collection", collection }));
     } catch (error) {
       sayError(error);
     } finally {
@@ -485,11 +324,45 @@ header { display: flex; flex-wrap: wrap; justify-content: space-between; align-i
   }
   $("upload-form").addEventListener("submit", (event) => { event.preventDefault(); upload(); });
 
-  // ---- Gallery ----
+  // ---- Where the page is: the URL holds it, so a view can be linked, bookmarked, reloaded and stepped
+  // through with back and forward. "./" is the landing (recent pictures and collections),
+  // "?collection=C" a collection, "?collection=C&name=N" a picture; the hash stays free for "#token=".
+  function routeOf(place) {
+    const params = new URLSearchParams(place.search);
+    const collection = params.get("collection"), name = params.get("name");
+    if (collection && name) return { view: "picture", collection, name };
+    if (collection) return { view: "collection", collection };
+    return { view: "landing" };
+  }
+  function hrefOf(route) {
+    if (route.view === "landing") return location.pathname;
+    const params = new URLSearchParams({ collection: route.collection });
+    if (route.view === "picture") params.set("name", route.name);
+    return `?${params.toString()}`;
+  }
+  const sameRoute = (a, b) => a.view === b.view && a.collection === b.collection && a.name === b.name;
+  let current = { view: "none" };
+
+  // Follows an in-page link without reloading (a new history entry); modified clicks open tabs as usual.
+  function go(href) {
+    const url = new URL(href, location.href);
+    if (url.href !== location.href) history.pushState(null, "", url.pathname + url.search + url.hash);
+    show(routeOf(url), { focus: true });
+  }
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest?.("a[data-route]");
+    if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    go(link.getAttribute("href"));
+  });
+  window.addEventListener("popstate", () => show(routeOf(location), { focus: true }));
+
+  // ---- Pictures: the recent ones (landing) or one collection's ----
   const grid = $("gallery"), more = $("more"), empty = $("gallery-empty");
   const gallery = { collection: null, items: [], cursor: null, generation: 0, loaded: false, refreshing: null };
   const tiles = new Map();
   let watch = null, pollTimer = null;
+  const idOf = (item) => `${item.collection}/${item.name}`;
 
   // What a tile shows, minus the presigned URL (new on every answer), so unchanged tiles stay put.
   function signature(item) {
@@ -498,8 +371,8 @@ header { display: flex; flex-wrap: wrap; justify-content: space-between; align-i
   }
 
   function tileFor(item) {
-    const sig = signature(item);
-    const existing = tiles.get(item.name);
+    const sig = signature(item), id = idOf(item);
+    const existing = tiles.get(id);
     const img = existing?.querySelector("img");
     const loaded = !img || (img.complete && img.naturalWidth > 0);
     if (existing?.dataset.sig === sig && (loaded || Date.now() - Number(existing.dataset.born) < TILE_URL_MS)) return existing;
@@ -512,29 +385,36 @@ header { display: flex; flex-wrap: wrap; justify-content: space-between; align-i
     if (state === "failed") note = `Failed: ${item.error?.message ?? "unknown error"}`;
     else if (state === "processing") note = "Processing…";
     else if (typeof item.width === "number") note = size(item.width, item.height);
-    const button = el("button", { type: "button", class: `picture ${state}`, "data-name": item.name, "data-sig": sig, "data-born": Date.now() },
-      picture, el("span", { class: "caption" }, item.name, note ? el("span", { class: "note" }, note) : null));
-    button.addEventListener("click", () => openDetail(gallery.collection, item.name, button).catch(sayError));
-    tiles.set(item.name, button);
-    return button;
+    // Across collections each tile says which collection it is in.
+    const where = gallery.collection === null ? el("span", { class: "in" }, `in ${item.collection}`) : null;
+    const link = el("a", { href: hrefOf({ view: "picture", collection: item.collection, name: item.name }), "data-route": true,
+      class: `picture ${state}`, "data-name": item.name, "data-collection": item.collection },
+      picture, el("span", { class: "caption" }, item.name, where, note ? el("span", { class: "note" }, note) : null));
+    const tile = el("li", { "data-sig": sig, "data-born": Date.now(), "data-id": id }, link);
+    tiles.set(id, tile);
+    return tile;
   }
 
   function render() {
-    const focusedName = document.activeElement?.closest?.("#gallery button.picture")?.dataset.name;
+    const focused = document.activeElement?.closest?.("#gallery li")?.dataset.id;
     const nodes = gallery.items.map(tileFor);
     nodes.forEach((node, index) => { if (grid.children[index] !== node) grid.insertBefore(node, grid.children[index] ?? null); });
     while (grid.children.length > nodes.length) grid.lastElementChild.remove();
-    for (const name of [...tiles.keys()]) if (!tiles.get(name).isConnected) tiles.delete(name);
-    if (focusedName && document.activeElement === document.body) tiles.get(focusedName)?.focus();
+    for (const id of [...tiles.keys()]) if (!tiles.get(id).isConnected) tiles.delete(id);
+    if (focused && document.activeElement === document.body) tiles.get(focused)?.querySelector("a")?.focus();
     more.hidden = !gallery.cursor;
+    grid.hidden = gallery.items.length === 0;
     empty.hidden = gallery.items.length > 0;
-    if (gallery.collection) empty.textContent = gallery.loaded ? `No pictures in “${gallery.collection}” yet.` : "Loading…";
+    if (!gallery.loaded) empty.textContent = "Loading…";
+    else if (gallery.collection !== null) empty.textContent = `No pictures in “${gallery.collection}” yet.`;
+    else empty.textContent = "No pictures yet: upload one, and it shows here once its renditions are made.";
   }
 
   const listPath = (collection, limit, cursor) =>
-    `pictures?collection=${enc(collection)}&limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ""}`;
+    `pictures?${collection === null ? "" : `collection=${enc(collection)}&`}limit=${limit}${cursor ? `&cursor=${enc(cursor)}` : ""}`;
 
-  function showCollection(collection) {
+  // Starts over on the recent pictures (collection null) or one collection's.
+  function showListing(collection) {
     gallery.collection = collection;
     gallery.items = [];
     gallery.cursor = null;
@@ -542,46 +422,48 @@ header { display: flex; flex-wrap: wrap; justify-content: space-between; align-i
     gallery.loaded = false;
     grid.replaceChildren();
     tiles.clear();
-    $("gallery-title").textContent = `Pictures in “${collection}”`;
-    $("search-collection").value = collection;
-    if (!collectionInput.value.trim() && !nameProblem(collection, "Collection")) collectionInput.value = collection;
+    $("gallery-title").textContent = collection === null ? "Recent pictures" : `Pictures in “${collection}”`;
     render();
     schedulePoll(0);
   }
 
   // Reloads what is shown (the first pages, up to 100 pictures) so new and changed pictures appear.
   async function refresh() {
-    if (!gallery.collection || gallery.refreshing === gallery.generation) return;
+    if (gallery.refreshing === gallery.generation) return;
     const { collection, generation } = gallery;
     const shown = gallery.items.length;
     const limit = Math.min(MAX_LIMIT, Math.max(PAGE_SIZE, shown));
     gallery.refreshing = generation;
     try {
       const page = await api(listPath(collection, limit));
-      // A newer collection, or "More" meanwhile: this answer is stale.
+      // Another listing, or "More" meanwhile: this answer is stale.
       if (generation !== gallery.generation || shown !== gallery.items.length) return;
       const items = page?.items ?? [];
       if (shown > limit) {
-        const names = new Set(items.map((item) => item.name));
-        gallery.items = items.concat(gallery.items.slice(limit).filter((item) => !names.has(item.name)));
+        const ids = new Set(items.map(idOf));
+        gallery.items = items.concat(gallery.items.slice(limit).filter((item) => !ids.has(idOf(item))));
       } else {
         gallery.items = items;
         gallery.cursor = page?.cursor ?? null;
       }
       gallery.loaded = true;
       render();
+      // A recent picture in a collection not listed yet: the collections changed, list them again.
+      if (collection === null && current.view === "landing" && gallery.items.some((item) => !browse.names.has(item.collection))) {
+        loadCollections(true).catch(sayError);
+      }
     } finally {
       if (gallery.refreshing === generation) gallery.refreshing = null;
     }
   }
 
   async function loadMore() {
-    if (!gallery.collection || !gallery.cursor) return;
+    if (!gallery.cursor) return;
     const { collection, generation, cursor } = gallery;
     const page = await api(listPath(collection, PAGE_SIZE, cursor));
     if (generation !== gallery.generation || cursor !== gallery.cursor) return;
-    const names = new Set(gallery.items.map((item) => item.name));
-    gallery.items = gallery.items.concat((page?.items ?? []).filter((item) => !names.has(item.name)));
+    const ids = new Set(gallery.items.map(idOf));
+    gallery.items = gallery.items.concat((page?.items ?? []).filter((item) => !ids.has(idOf(item))));
     gallery.cursor = page?.cursor ?? null;
     render();
   }
@@ -609,12 +491,14 @@ header { display: flex; flex-wrap: wrap; justify-content: space-between; align-i
   let lastPollError = null;
   async function poll() {
     pollTimer = null;
-    if (document.visibilityState !== "visible" || !gallery.collection) return;
+    if (document.visibilityState !== "visible" || current.view === "picture") return;
     try {
       await refresh();
       await followWatch();
       lastPollError = null;
     } catch (error) {
+      // Nothing to show (signed out, or the API refused): the grid's note says why.
+      if (!gallery.loaded) { gallery.loaded = true; render(); empty.textContent = error.message; }
       if (error.message !== lastPollError) sayError(error);
       lastPollError = error.message;
     }
@@ -625,23 +509,58 @@ header { display: flex; flex-wrap: wrap; justify-content: space-between; align-i
     pollTimer = setTimeout(poll, delay);
   }
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible") schedulePoll(0);
+    if (document.visibilityState === "visible" && current.view !== "picture") schedulePoll(0);
   });
 
-  // ---- Search ----
+  // ---- Collections: by their newest picture; a later page may name one again, shown once ----
+  const collectionList = $("collections"), moreCollections = $("more-collections"), collectionsEmpty = $("collections-empty");
+  const browse = { names: new Set(), cursor: null, generation: 0 };
+  function collectionEntry(entry) {
+    const url = safeURL(entry.thumbnail?.url);
+    const cover = url ? el("img", { src: url, alt: "", loading: "lazy", decoding: "async" })
+      : el("span", { class: "placeholder", "aria-hidden": "true" });
+    const when = entry.processedAt ? el("span", { class: "when" }, "latest ", time(entry.processedAt)) : null;
+    return el("li", { "data-collection": entry.collection },
+      el("a", { href: hrefOf({ view: "collection", collection: entry.collection }), "data-route": true },
+        cover, el("span", {}, entry.collection, when)));
+  }
+  async function loadCollections(fresh) {
+    const generation = fresh ? ++browse.generation : browse.generation;
+    let cursor = fresh ? null : browse.cursor;
+    // A page may name only collections shown already (their older pictures): the next one is asked for
+    // then, a few times at most, so "More collections" always adds one when there is one.
+    for (let round = 0; round < 5; round += 1) {
+      const page = await api(`collections?limit=${PAGE_SIZE}${cursor ? `&cursor=${enc(cursor)}` : ""}`);
+      if (generation !== browse.generation) return;
+      if (fresh && round === 0) { browse.names.clear(); collectionList.replaceChildren(); }
+      let added = 0;
+      for (const entry of page?.items ?? []) {
+        if (browse.names.has(entry.collection)) continue;
+        browse.names.add(entry.collection);
+        collectionList.append(collectionEntry(entry));
+        added += 1;
+      }
+      cursor = page?.cursor ?? null;
+      if (added > 0 || !cursor) break;
+    }
+    browse.cursor = cursor;
+    moreCollections.hidden = !browse.cursor;
+    collectionList.hidden = browse.names.size === 0;
+    collectionsEmpty.hidden = browse.names.size > 0;
+    collectionsEmpty.textContent = "No collections yet.";
+  }
+  moreCollections.addEventListener("click", () => loadCollections(false).catch(sayError));
+
+  // ---- Open a collection (or a picture) by name ----
   $("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const collection = $("search-collection").value.trim(), name = $("search-name").value.trim();
-    if (!collection) { say("Enter a collection to search.", "error"); $("search-collection").focus(); return; }
+    if (!collection) { say("Enter a collection to open.", "error"); $("search-collection").focus(); return; }
     store("localStorage", "tessera.collection", collection);
-    showCollection(collection);
-    if (name) openDetail(collection, name, $("search")).catch(sayError);
-    else say(`Showing “${collection}”.`);
+    go(hrefOf(name ? { view: "picture", collection, name } : { view: "collection", collection }));
   });
 
-  // ---- Detail ----
-  const detail = $("detail");
-  let detailOpener = null;
+  // ---- A picture ----
   const ORIENTATIONS = ["", "normal", "mirrored", "rotated 180°", "upside down, mirrored", "rotated 90°, mirrored",
     "rotated 90° clockwise", "rotated 90° counter-clockwise, mirrored", "rotated 90° counter-clockwise"];
 
@@ -690,31 +609,75 @@ header { display: flex; flex-wrap: wrap; justify-content: space-between; align-i
       .map(([field, label, value]) => el("div", { "data-field": field }, el("dt", {}, label), el("dd", {}, value))));
   }
 
-  async function openDetail(collection, name, opener) {
-    const item = await api(`pictures/${enc(collection)}/${enc(name)}`);
-    renderDetail(item);
-    detailOpener = opener ?? null;
-    if (!detail.open) detail.showModal();
-    $("detail-close").focus();
-  }
-  $("detail-close").addEventListener("click", () => detail.close());
-  detail.addEventListener("click", (event) => { if (event.target === detail) detail.close(); });
-  detail.addEventListener("close", () => {
+  let detailGeneration = 0;
+  async function loadDetail(collection, name) {
+    const generation = ++detailGeneration;
+    $("detail-title").textContent = `${collection} / ${name}`;
+    $("detail-state").textContent = "Loading…";
+    $("detail-state").className = "";
     $("detail-renditions").replaceChildren();
-    if (detailOpener?.isConnected) detailOpener.focus();
-    else if (detailOpener?.dataset?.name) tiles.get(detailOpener.dataset.name)?.focus();
-    detailOpener = null;
-  });
+    $("detail-meta").replaceChildren();
+    try {
+      const item = await api(`pictures/${enc(collection)}/${enc(name)}`);
+      if (generation === detailGeneration) renderDetail(item);
+    } catch (error) {
+      if (generation !== detailGeneration) return;
+      $("detail-state").textContent = error.message;
+      $("detail-state").className = "error-text";
+      sayError(error);
+    }
+  }
+
+  // ---- Views ----
+  function crumbs(route) {
+    const list = $("crumbs").querySelector("ol");
+    const items = [el("li", {}, el("a", { href: hrefOf({ view: "landing" }), "data-route": true }, "All pictures"))];
+    if (route.view === "collection") items.push(el("li", {}, el("span", { "aria-current": "page" }, route.collection)));
+    if (route.view === "picture") {
+      items.push(el("li", {}, el("a", { href: hrefOf({ view: "collection", collection: route.collection }), "data-route": true }, route.collection)));
+      items.push(el("li", {}, el("span", { "aria-current": "page" }, route.name)));
+    }
+    list.replaceChildren(...items);
+    $("crumbs").hidden = route.view === "landing";
+  }
+
+  // Shows what the route names: the same route again only reloads when `fresh` (after signing in or out).
+  function show(route, { fresh = false, focus = false } = {}) {
+    const before = current;
+    current = route;
+    crumbs(route);
+    const picture = route.view === "picture";
+    $("pictures").hidden = picture;
+    $("picture").hidden = !picture;
+    $("browse").hidden = route.view !== "landing";
+    document.title = route.view === "landing" ? "Tessera pictures"
+      : `${picture ? `${route.name} in ${route.collection}` : route.collection} · Tessera pictures`;
+    if (picture) {
+      clearTimeout(pollTimer);
+      loadDetail(route.collection, route.name);
+    } else {
+      const collection = route.view === "collection" ? route.collection : null;
+      if (fresh || gallery.collection !== collection || before.view === "none") showListing(collection);
+      else schedulePoll(0);
+      if (collection !== null) {
+        $("search-collection").value = collection;
+        if (!collectionInput.value.trim() && !nameProblem(collection, "Collection")) collectionInput.value = collection;
+      } else if (fresh || before.view !== "landing") {
+        loadCollections(true).catch(sayError);
+      }
+    }
+    // A view opened from a link takes the focus to its heading, as a new page would.
+    if (focus && !sameRoute(before, route)) {
+      const heading = $(picture ? "detail-title" : "gallery-title");
+      heading.setAttribute("tabindex", "-1");
+      heading.focus({ preventScroll: false });
+    }
+  }
 
   // ---- Start ----
+  // "./" would leave a stage prefix without its slash ("/prod"): the landing is this very path.
+  $("home").setAttribute("href", location.pathname);
   const remembered = store("localStorage", "tessera.collection");
-  if (remembered) {
-    if (!nameProblem(remembered, "Collection")) collectionInput.value = remembered;
-    showCollection(remembered);
-  }
+  if (remembered && !nameProblem(remembered, "Collection")) collectionInput.value = remembered;
+  show(routeOf(location));
 })();
-</script>
-</body>
-</html>
-"""#
-}
