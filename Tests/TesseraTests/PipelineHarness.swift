@@ -16,6 +16,8 @@ final class PipelineHarness {
     let storageAPI: LocalRuntimeAPI, processorAPI: LocalRuntimeAPI
     let storage: ChildProcess, processor: ChildProcess
 
+    /// The queues' visibility timeouts are template.yaml's own, read as the local stack reads them: a
+    /// message that fails comes back within a test only because the processor shortens its visibility.
     init(maxAttempts: Int = 3, variables: [String: String] = Emulator.variables,
          extra: [String: String] = [:], invocationTimeoutMs: Int = 60_000) throws {
         aws = AWSClient(config: try AWSConfig.fromEnvironment(Environment(variables)),
@@ -27,12 +29,12 @@ final class PipelineHarness {
         try s3.createBucket(originals)
         try s3.createBucket(renditions)
         reassemblyDLQ = try sqs.createQueue(name: Emulator.uniqueName("reassembly-dlq"))
-        // A visibility timeout of 1 s lets a failed message come back within the test.
         reassemblyQueue = try sqs.createQueue(name: Emulator.uniqueName("reassembly"), attributes: [
-            "VisibilityTimeout": "1",
+            "VisibilityTimeout": try TemplateQueues.visibilityTimeout("ReassemblyQueue"),
             "RedrivePolicy": "{\"deadLetterTargetArn\":\"\(try sqs.queueARN(queueURL: reassemblyDLQ))\",\"maxReceiveCount\":\"\(maxAttempts)\"}",
         ])
-        resizeQueue = try sqs.createQueue(name: Emulator.uniqueName("resize"), attributes: ["VisibilityTimeout": "1"])
+        resizeQueue = try sqs.createQueue(name: Emulator.uniqueName("resize"), attributes: [
+            "VisibilityTimeout": try TemplateQueues.visibilityTimeout("ResizeQueue")])
         try s3.notifyQueueOnCreate(bucket: originals, queueARN: try sqs.queueARN(queueURL: resizeQueue))
         topic = try sns.createTopic(name: Emulator.uniqueName("notify"))
         watchQueue = try sqs.createQueue(name: Emulator.uniqueName("watch"))
@@ -109,4 +111,18 @@ final class PipelineHarness {
     }
 
     var logs: String { "piece-storage:\n\(storage.log)\npicture-processor:\n\(processor.log)" }
+}
+
+/// template.yaml's queue settings, as `tessera local up` gives them to the queues it creates.
+enum TemplateQueues {
+    static let template = Result { try LocalTemplate.load(LocalTemplateTests.root.appendingPathComponent("template.yaml").path) }
+
+    /// The queue's `VisibilityTimeout` in seconds, as the template declares it.
+    static func visibilityTimeout(_ logicalId: String) throws -> String {
+        let template = try template.get()
+        guard let value = template.resource(logicalId)?.properties["VisibilityTimeout"] else {
+            throw TemplateError.malformed("\(logicalId) has no VisibilityTimeout in template.yaml")
+        }
+        return try template.string(value)
+    }
 }
