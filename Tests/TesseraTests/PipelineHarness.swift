@@ -15,11 +15,13 @@ final class PipelineHarness {
     let topic: String
     let storageAPI: LocalRuntimeAPI, processorAPI: LocalRuntimeAPI
     let storage: ChildProcess, processor: ChildProcess
+    /// With `proxied`: what each function asked of AWS (see CountingProxy).
+    let storageRequests: CountingProxy?, processorRequests: CountingProxy?
 
     /// The queues' visibility timeouts are template.yaml's own, read as the local stack reads them: a
     /// message that fails comes back within a test only because the processor shortens its visibility.
     init(maxAttempts: Int = 3, variables: [String: String] = Emulator.variables,
-         extra: [String: String] = [:], invocationTimeoutMs: Int = 60_000) throws {
+         extra: [String: String] = [:], invocationTimeoutMs: Int = 60_000, proxied: Bool = false) throws {
         aws = AWSClient(config: try AWSConfig.fromEnvironment(Environment(variables)),
                         retryPolicy: RetryPolicy(baseDelay: 0.05))
         db = DynamoDBClient(aws: aws); s3 = S3Client(aws: aws); sqs = SQSClient(aws: aws); sns = SNSClient(aws: aws)
@@ -49,9 +51,14 @@ final class PipelineHarness {
         storageAPI = try LocalRuntimeAPI(functionARN: "arn:aws:lambda:us-east-1:123456789012:function:piece-storage")
         processorAPI = try LocalRuntimeAPI(functionARN: "arn:aws:lambda:us-east-1:123456789012:function:picture-processor",
                                            invocationTimeoutMs: invocationTimeoutMs)
+        let upstream = env["AWS_ENDPOINT_URL"] ?? ""
+        storageRequests = proxied ? try CountingProxy(upstream: upstream) : nil
+        processorRequests = proxied ? try CountingProxy(upstream: upstream) : nil
         env["AWS_LAMBDA_RUNTIME_API"] = storageAPI.endpoint
+        if let storageRequests { env["AWS_ENDPOINT_URL"] = storageRequests.endpoint }
         storage = try FunctionProcess.start("piece-storage", environment: env)
         env["AWS_LAMBDA_RUNTIME_API"] = processorAPI.endpoint
+        if let processorRequests { env["AWS_ENDPOINT_URL"] = processorRequests.endpoint }
         processor = try FunctionProcess.start("picture-processor", environment: env)
     }
 
@@ -60,6 +67,8 @@ final class PipelineHarness {
         processor.terminate()
         storageAPI.stop()
         processorAPI.stop()
+        storageRequests?.stop()
+        processorRequests?.stop()
     }
 
     /// Invokes piece-storage as the IoT rule would for a device's message on its own topic.
