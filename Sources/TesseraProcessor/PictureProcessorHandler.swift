@@ -48,7 +48,7 @@ public final class PictureProcessorHandler: LambdaHandler {
                     }
                     switch message {
                     case let .s3(notification):
-                        try handle(notification, aws: aws, log: recordLog, metrics: context.metrics)
+                        try handle(notification, redelivered: record.receiveCount > 1, aws: aws, log: recordLog, metrics: context.metrics)
                     case let .reassembly(request):
                         try reassemble(request, receiveCount: record.receiveCount, aws: aws, log: recordLog,
                                        metrics: context.metrics)
@@ -108,7 +108,7 @@ public final class PictureProcessorHandler: LambdaHandler {
         }
     }
 
-    private func handle(_ notification: S3EventNotification, aws: AWSClient, log: LambdaLogger,
+    private func handle(_ notification: S3EventNotification, redelivered: Bool = false, aws: AWSClient, log: LambdaLogger,
                         metrics: InvocationMetrics) throws {
         guard case let .records(events) = notification else {
             log.info("s3:TestEvent ignored")
@@ -122,7 +122,7 @@ public final class PictureProcessorHandler: LambdaHandler {
                 pictures: PicturesTable(table: config.picturesTable, db: DynamoDBClient(aws: aws)),
                 notifier: Notifier(topicARN: config.notifyTopicARN, sns: SNSClient(aws: aws)), renderer: renderer!,
                 metrics: metrics, log: { log.warn($0) })
-            let outcome = try step.process(event)
+            let outcome = try step.process(event, redelivered: redelivered)
             log.info("\(event.key): \(outcome)")
         }
     }
