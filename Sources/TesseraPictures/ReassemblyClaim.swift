@@ -68,9 +68,11 @@ extension PieceStore {
             }
             if record.reassemblyRequested { return .alreadyRequested }
             let time = now()
-            if record.claimedUntil.map({ $0 < time }) ?? true {
-                let until = time + policy.leaseMilliseconds
-                if try claim(pictureId: pictureId, end: end, token: token, now: time, until: until) {
+            // This invocation's claim already (the END it stored carries it), or one it takes now.
+            let held = record.claimToken == token ? record.claimedUntil.flatMap { $0 > time ? $0 : nil } : nil
+            if held != nil || record.claimedUntil.map({ $0 < time }) ?? true {
+                let until = held ?? time + policy.leaseMilliseconds
+                if try held != nil || claim(pictureId: pictureId, end: end, token: token, now: time, until: until) {
                     do {
                         try send(until - policy.safetyMilliseconds)
                     } catch {
