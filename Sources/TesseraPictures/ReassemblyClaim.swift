@@ -7,7 +7,8 @@ import TesseraSupport
 /// IoT rules invoke piece storage asynchronously, at least once, possibly several times at once. An
 /// END record (piece 0) therefore carries a *claim*: `claimedUntil` (epoch milliseconds) and
 /// `claimToken`, set by a conditional update that succeeds for one invocation only, and only while
-/// the request is not marked sent and no unexpired claim exists. The holder sends, then marks
+/// the request is not marked sent and no unexpired claim exists; or by the conditional put that stores
+/// the END record, which one invocation only makes (the first delivery needs no request to claim). The holder sends, then marks
 /// `requested = true` (removing the claim) on condition that the record still exists and still
 /// carries its token, so the mark can never recreate a deleted record. Everyone else waits for the
 /// mark and answers `duplicate`.
