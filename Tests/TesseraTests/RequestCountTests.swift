@@ -87,6 +87,27 @@ import TesseraSupport
         try expectResize(h, processor, "cam-7", "count", path: "resize of the reassembled original")
     }
 
+    /// A request delivered again after its run wrote the original and died before the clean-up: the
+    /// conditional write finds an object there, one look shows the same bytes, and nothing is written again.
+    @Test func aReassemblyFindingItsOriginalDoesNotWriteItAgain() throws {
+        let h = try PipelineHarness(proxied: true)
+        defer { h.stop() }
+        let processor = try #require(h.processorRequests)
+        let messages = IoTPieceMessage.split(Self.photo, machineId: "cam-7", label: "again", pieceBytes: 20_000).map(\.json)
+        for message in messages { _ = h.deliver(message) }
+        try h.s3.putObject(bucket: h.originals, key: "cam-7/again.jpg", body: Self.photo, contentType: "image/jpeg",
+                           metadata: ["sha256": hexString(SHA256.hash(Self.photo)), "source": "iot",
+                                      "pieces": String(messages.count - 1), "owner": "device:cam-7"])
+        _ = processor.take()
+        #expect(try h.drain(h.reassemblyQueue).map(\.failed) == [[]], "\(h.logs)")
+        let counts = processor.counts()
+        note("picture-processor, reassembly finding its original there", counts)
+        #expect(counts == ["DynamoDB.Query": 1, "S3.PutObject": 1, "S3.HeadObject": 1, "DynamoDB.UpdateItem": 1,
+                           "DynamoDB.BatchWriteItem": 1], "\(h.logs)")
+        #expect(h.processor.log.contains("alreadyThere: true"), "\(h.logs)")
+        #expect(try h.pieceRows("cam-7/again").isEmpty)
+    }
+
     @Test func pictureAPIPresignAndQueries() throws {
         let dynamo = try CountingProxy(upstream: try #require(Emulator.variables["AWS_ENDPOINT_URL"]))
         let s3 = try CountingProxy(upstream: try #require(Emulator.openVariables["AWS_ENDPOINT_URL"]))
