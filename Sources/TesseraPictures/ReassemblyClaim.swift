@@ -8,10 +8,10 @@ import TesseraSupport
 /// END record (piece 0) therefore carries a *claim*: `claimedUntil` (epoch milliseconds) and
 /// `claimToken`, set by a conditional update that succeeds for one invocation only, and only while
 /// the request is not marked sent and no unexpired claim exists; or by the conditional put that stores
-/// the END record, which one invocation only makes (the first delivery needs no request to claim). The holder sends, then marks
-/// `requested = true` (removing the claim) on condition that the record still exists and still
-/// carries its token, so the mark can never recreate a deleted record. Everyone else waits for the
-/// mark and answers `duplicate`.
+/// the END record, which one invocation only makes (so the first delivery needs no request to claim).
+/// The holder sends, then marks `requested = true` (removing the claim) on condition that the record
+/// still exists and still carries its token, so the mark can never recreate a deleted record. Everyone
+/// else waits for the mark and answers `duplicate`.
 ///
 /// The claim expires (`leaseMilliseconds`, 30 s) so that a process that dies after claiming and
 /// before sending cannot block the picture: its own failed invocation is retried by Lambda a minute
