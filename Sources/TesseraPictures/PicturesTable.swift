@@ -28,10 +28,6 @@ public struct PicturesTable {
         try db.getItem(table: table, key: key(picture), consistentRead: true)
     }
 
-    public func standing(of picture: PictureKey, _ version: PictureVersion) throws -> Standing {
-        Self.standing(of: version, given: try item(picture))
-    }
-
     public static func standing(of version: PictureVersion, given item: Item?) -> Standing {
         guard let item, let stored = item["version"]?.string else { return .current }
         if stored > version.order { return .settled }
@@ -83,11 +79,7 @@ public struct PicturesTable {
         return owner
     }
 
-    /// Why `writer`'s object may not become the picture, read before any work is spent on it.
-    public func refusal(of writer: Writer, for picture: PictureKey, now: Int = UTCTime.nowMilliseconds() / 1000) throws -> Refusal? {
-        Self.refusal(of: writer, given: try item(picture), now: now)
-    }
-
+    /// Why `writer`'s object may not become the picture, judged from the item as read.
     public static func refusal(of writer: Writer, given item: Item?, now: Int = UTCTime.nowMilliseconds() / 1000) -> Refusal? {
         if let holder = holder(item, now: now), holder != writer.owner { return .notOwner(holder: holder) }
         if let upload = writer.upload, item?["pendingUpload"]?.string != upload { return .spentUpload }

@@ -40,17 +40,21 @@ public final class PieceStorageHandler: LambdaHandler {
             if stalled, let reopened = try store.reopenStalled(pictureId: pictureId) {
                 let request = ReassemblyRequest(machineId: machineId, label: label, pieces: reopened.total,
                                                 sha256: reopened.sha256)
-                _ = try requestReassembly(request, end: reopened, store: store, sqs: sqs, context: context)
+                _ = try requestReassembly(request, end: reopened, token: Self.claimToken(context), store: store, sqs: sqs,
+                                          context: context)
                 log.info("late piece \(index) of \(pictureId): reassembly requested again")
                 return result(pictureId, piece: index, status: "reassembly-requested")
             }
             return result(pictureId, piece: index, status: outcome.rawValue)
 
         case let .end(machineId, label, total, sha256, contentType):
-            let record = try store.storeEnd(pictureId: pictureId, total: total, sha256: sha256,
-                                            contentType: contentType, expiresAt: expiresAt)
+            // The END this delivery stores carries its claim to send the request (ReassemblyClaimPolicy).
+            let token = Self.claimToken(context)
+            let record = try store.storeEnd(pictureId: pictureId, total: total, sha256: sha256, contentType: contentType,
+                                            expiresAt: expiresAt,
+                                            claim: (token, UTCTime.nowMilliseconds() + config.reassemblyClaim.leaseMilliseconds))
             let request = ReassemblyRequest(machineId: machineId, label: label, pieces: total, sha256: sha256)
-            let outcome = try requestReassembly(request, end: record, store: store, sqs: sqs, context: context)
+            let outcome = try requestReassembly(request, end: record, token: token, store: store, sqs: sqs, context: context)
             switch outcome {
             case let .sent(markProblem):
                 if let markProblem {
@@ -71,7 +75,7 @@ public final class PieceStorageHandler: LambdaHandler {
 
     /// Sends the picture's one reassembly request: one delivery claims the send (see
     /// ReassemblyClaimPolicy), the others wait for its mark.
-    private func requestReassembly(_ request: ReassemblyRequest, end: PieceStore.EndRecord, store: PieceStore,
+    private func requestReassembly(_ request: ReassemblyRequest, end: PieceStore.EndRecord, token: String, store: PieceStore,
                                    sqs: SQSClient, context: LambdaContext) throws -> PieceStore.ReassemblyOutcome {
         let body = String(decoding: try JSONEncoding.encode(request), as: UTF8.self)
         // One delivery claims the send (see ReassemblyClaimPolicy); the others wait for its mark.
@@ -84,7 +88,7 @@ public final class PieceStorageHandler: LambdaHandler {
         var reserveScope = CallScope(context)
         reserveScope.marginMilliseconds = 150
         let reserve = PieceStore(table: config.piecesTable, db: DynamoDBClient(aws: aws.scoped(reserveScope)))
-        return try store.requestReassembly(pictureId: pictureId, end: end, token: Self.claimToken(context),
+        return try store.requestReassembly(pictureId: pictureId, end: end, token: token,
                                            policy: policy, releasingWith: reserve) { sendBy in
             // The send gives up before the claim's lease ends, so a live holder never sends after
             // another delivery could have taken the claim over.

@@ -25,15 +25,18 @@ public struct PieceStore {
         /// The processor gave up on the picture for missing pieces (its last attempt): a piece stored
         /// now may complete it, so it asks again.
         public let stalled: Bool
+        /// Whose claim `claimedUntil` is (the token of the invocation holding it).
+        public let claimToken: String?
 
         public init(total: Int, sha256: String?, contentType: String?, reassemblyRequested: Bool,
-                    claimedUntil: Int? = nil, stalled: Bool = false) {
+                    claimedUntil: Int? = nil, stalled: Bool = false, claimToken: String? = nil) {
             self.total = total
             self.sha256 = sha256
             self.contentType = contentType
             self.reassemblyRequested = reassemblyRequested
             self.claimedUntil = claimedUntil
             self.stalled = stalled
+            self.claimToken = claimToken
         }
 
         /// The record an item holds; nil for an item without a `total` (not an END record).
@@ -41,7 +44,8 @@ public struct PieceStore {
             guard let total = item["total"]?.int else { return nil }
             self.init(total: total, sha256: item["sha256"]?.string, contentType: item["contentType"]?.string,
                       reassemblyRequested: item["requested"]?.boolValue ?? false,
-                      claimedUntil: item["claimedUntil"]?.int, stalled: item["stalled"]?.boolValue ?? false)
+                      claimedUntil: item["claimedUntil"]?.int, stalled: item["stalled"]?.boolValue ?? false,
+                      claimToken: item["claimToken"]?.string)
         }
     }
 
@@ -84,18 +88,24 @@ public struct PieceStore {
     }
 
     /// Records END (piece 0) once; returns the record as stored, or throws if it conflicts with one
-    /// already there.
+    /// already there. With `claim`, an END stored by this call carries that claim to send the reassembly
+    /// request from the start (see `requestReassembly`): the first delivery needs no request of its own to take it.
     ///
     /// An item at piece 0 without a `total` is what the unconditional `requested` mark of earlier
     /// versions left when the END record had vanished under it (no `total`, no `expiresAt`: it never
     /// expired, and every later END of that picture was a conflict); it is replaced by this END.
     public func storeEnd(pictureId: String, total: Int, sha256: String?, contentType: String?,
-                         expiresAt: Int) throws -> EndRecord {
+                         expiresAt: Int, claim: (token: String, until: Int)? = nil) throws -> EndRecord {
         var item: Item = ["pictureId": .s(pictureId), "piece": .number(0), "total": .number(total),
                           "expiresAt": .number(expiresAt), "requested": .bool(false)]
         if let sha256 { item["sha256"] = .s(sha256) }
         if let contentType { item["contentType"] = .s(contentType) }
-        let fresh = EndRecord(total: total, sha256: sha256, contentType: contentType, reassemblyRequested: false)
+        if let claim {
+            item["claimedUntil"] = .number(claim.until)
+            item["claimToken"] = .s(claim.token)
+        }
+        let fresh = EndRecord(total: total, sha256: sha256, contentType: contentType, reassemblyRequested: false,
+                              claimedUntil: claim?.until, claimToken: claim?.token)
         // A round fails only when another writer changed piece 0 between its two calls; five are plenty.
         for _ in 0..<5 {
             if try putIfAbsent(item) { return fresh }

@@ -101,15 +101,24 @@ public struct Reassembler {
         }
         if let reason = Self.notWholeJPEG(joined) { return .notJPEG(reason: reason) }
 
-        let head = try s3.headObject(bucket: originalsBucket, key: picture.key)
-        let alreadyThere = head?.metadata["sha256"] == digest
-        if !alreadyThere {
+        let metadata = ["sha256": digest, "source": "iot", "pieces": String(total),
+                        // The thing IoT Core checked at the connection (piece-storage refuses a machine_id
+                        // that is not it): the picture is that device's.
+                        "owner": Owner.device(request.machineId)]
+            .merging(endAt.map { ["end-at": String($0)] } ?? [:]) { kept, _ in kept }
+        // Written only where no object is yet (one request, the usual case); where one is, it is looked at:
+        // the same bytes (an earlier run of this request) are not written again, since a new version
+        // would be resized and notified again.
+        var alreadyThere = false
+        do {
             try s3.putObject(bucket: originalsBucket, key: picture.key, body: joined, contentType: "image/jpeg",
-                             metadata: ["sha256": digest, "source": "iot", "pieces": String(total),
-                                        // The thing IoT Core checked at the connection (piece-storage refuses a
-                                        // machine_id that is not it): the picture is that device's.
-                                        "owner": Owner.device(request.machineId)]
-                                .merging(endAt.map { ["end-at": String($0)] } ?? [:]) { a, _ in a })
+                             metadata: metadata, ifAbsent: true)
+        } catch let AWSError.service(error) where error.status == 412 || error.status == 409 {
+            alreadyThere = try s3.headObject(bucket: originalsBucket, key: picture.key)?.metadata["sha256"] == digest
+            if !alreadyThere {
+                try s3.putObject(bucket: originalsBucket, key: picture.key, body: joined, contentType: "image/jpeg",
+                                 metadata: metadata)
+            }
         }
         // Without an END the pieces may be a newer upload's whose END is yet to come: that END's request
         // will find this original and clean up; until then they cost only their TTL.

@@ -7,10 +7,11 @@ import TesseraSupport
 /// IoT rules invoke piece storage asynchronously, at least once, possibly several times at once. An
 /// END record (piece 0) therefore carries a *claim*: `claimedUntil` (epoch milliseconds) and
 /// `claimToken`, set by a conditional update that succeeds for one invocation only, and only while
-/// the request is not marked sent and no unexpired claim exists. The holder sends, then marks
-/// `requested = true` (removing the claim) on condition that the record still exists and still
-/// carries its token, so the mark can never recreate a deleted record. Everyone else waits for the
-/// mark and answers `duplicate`.
+/// the request is not marked sent and no unexpired claim exists; or by the conditional put that stores
+/// the END record, which one invocation only makes (so the first delivery needs no request to claim).
+/// The holder sends, then marks `requested = true` (removing the claim) on condition that the record
+/// still exists and still carries its token, so the mark can never recreate a deleted record. Everyone
+/// else waits for the mark and answers `duplicate`.
 ///
 /// The claim expires (`leaseMilliseconds`, 30 s) so that a process that dies after claiming and
 /// before sending cannot block the picture: its own failed invocation is retried by Lambda a minute
@@ -68,9 +69,11 @@ extension PieceStore {
             }
             if record.reassemblyRequested { return .alreadyRequested }
             let time = now()
-            if record.claimedUntil.map({ $0 < time }) ?? true {
-                let until = time + policy.leaseMilliseconds
-                if try claim(pictureId: pictureId, end: end, token: token, now: time, until: until) {
+            // This invocation's claim already (the END it stored carries it), or one it takes now.
+            let held = record.claimToken == token ? record.claimedUntil.flatMap { $0 > time ? $0 : nil } : nil
+            if held != nil || record.claimedUntil.map({ $0 < time }) ?? true {
+                let until = held ?? time + policy.leaseMilliseconds
+                if try held != nil || claim(pictureId: pictureId, end: end, token: token, now: time, until: until) {
                     do {
                         try send(until - policy.safetyMilliseconds)
                     } catch {

@@ -16,7 +16,7 @@ struct OriginalProcessor {
         case ready(renditions: Int)
         case failed(errorType: String)
         /// Not this writer's to make: another owner's picture, or a presigned upload used twice. The version
-        /// is deleted (the one before it is current again) and never decoded.
+        /// is deleted (the one before it is current again) and never made the picture: no item, no renditions.
         case refused(String)
         /// Nothing to do: not a creation, another bucket, a version already handled, or the object is gone.
         case skipped(String)
@@ -33,21 +33,22 @@ struct OriginalProcessor {
     let metrics: InvocationMetrics
     let log: (String) -> Void
 
-    func process(_ event: S3ObjectEvent) throws -> Outcome {
+    /// `redelivered`: the queue delivered this message before (its receive count is over 1).
+    func process(_ event: S3ObjectEvent, redelivered: Bool = false) throws -> Outcome {
         guard event.isCreation else { return .skipped("\(event.eventName) is not a creation") }
         guard event.bucket == config.originalsBucket else {
             return .skipped("bucket \(event.bucket) is not ORIGINALS_BUCKET (\(config.originalsBucket))")
         }
         let picture = PictureKey(objectKey: event.key)
         let version = PictureVersion(sequencer: event.sequencer, eventTimeMilliseconds: event.eventTimeMilliseconds)
-        // One read of the item serves both checks made before any work: this version's standing, and
-        // (once the object's metadata names its writer) whether that writer may make the picture. The
-        // conditional write at the end holds either way, should the item change in between.
-        let stored = try pictures.item(picture)
-        guard PicturesTable.standing(of: version, given: stored) == .current else {
+        // The conditional write that records the picture decides whether this version is newer and whether
+        // its writer may make the picture: on a first delivery the item is not read before it (a request on
+        // every picture, to save work only on a duplicate or a refusal). A message delivered again is likely
+        // done already, or stopped part way: there one read tells, before the download and the decode.
+        let stored = redelivered ? try pictures.item(picture) : nil
+        if redelivered, PicturesTable.standing(of: version, given: stored) == .settled {
             return .skipped("this version of \(event.key) was handled already, or a newer one was")
         }
-        // S3 keys stop at 1024 bytes: a rendition's key is its name, a slash and the original's key.
         let started = UTCTime.nowMilliseconds()
         let object: S3Client.Object
         // The event's version; where an event names none (the emulator's), the newest object only while it is
@@ -66,17 +67,18 @@ struct OriginalProcessor {
                 return .skipped("\(event.key) is gone or replaced (after the event)")
             }
             let writer = Self.writer(head)
-            if let refusal = PicturesTable.refusal(of: writer, given: stored) {
+            if redelivered, let refusal = PicturesTable.refusal(of: writer, given: stored) {
                 return try refuse(picture, event, version: event.versionId ?? head.versionId, writer, refusal)
             }
-            let refusal = ImagingError.inputTooLarge(bytes: event.size ?? limit + 1, limit: limit)
-            return try fail(picture, version, event, refusal, head: head, writer: writer)
+            let error = ImagingError.inputTooLarge(bytes: event.size ?? limit + 1, limit: limit)
+            return try fail(picture, version, event, error, head: head, writer: writer)
         }
-        // Whose it is, before a pixel is decoded: the metadata the presigned form pinned or the reassembler wrote.
+        // Whose it is: the metadata the presigned form pinned or the reassembler wrote. The write that records
+        // the picture refuses it when that writer may not make the picture (a redelivery: the read did already).
         // The version fetched: the event's, or (where events carry none, as the emulator's) the one S3 answered with.
         let versionId = event.versionId ?? object.head.versionId
         let writer = Self.writer(object.head)
-        if let refusal = PicturesTable.refusal(of: writer, given: stored) {
+        if redelivered, let refusal = PicturesTable.refusal(of: writer, given: stored) {
             return try refuse(picture, event, version: versionId, writer, refusal)
         }
         // S3 keys stop at 1024 bytes: a rendition's key is its name, a slash and the original's key.

@@ -48,7 +48,7 @@ public final class PictureProcessorHandler: LambdaHandler {
                     }
                     switch message {
                     case let .s3(notification):
-                        try handle(notification, aws: aws, log: recordLog, metrics: context.metrics)
+                        try handle(notification, redelivered: record.receiveCount > 1, aws: aws, log: recordLog, metrics: context.metrics)
                     case let .reassembly(request):
                         try reassemble(request, receiveCount: record.receiveCount, endAt: record.sentTimestamp, aws: aws, log: recordLog,
                                        metrics: context.metrics)
@@ -57,7 +57,19 @@ public final class PictureProcessorHandler: LambdaHandler {
                     let (type, message) = errorReport(for: error)
                     recordLog.error("message \(record.messageId) goes back to the queue: \(type): \(message)")
                     failed.append(record.messageId)
-                    if case ReassemblyError.piecesMissing = error { retrySoon(record, aws: aws, log: recordLog) }
+                    switch error {
+                    case ReassemblyError.piecesMissing:
+                        // Pieces still on their way (END can overtake the last piece when Lambda runs deliveries
+                        // side by side) are looked for again in 1, 2, 4, 8... s, not after the queue's visibility
+                        // timeout (minutes).
+                        changeVisibility(record, seconds: min(60, 1 << min(record.receiveCount - 1, 6)), aws: aws, log: recordLog)
+                    case ReassemblyError.gaveUp:
+                        // The last attempt: visible again at once, so the queue's redrive policy moves it to the
+                        // dead-letter queue now rather than after the visibility timeout.
+                        changeVisibility(record, seconds: 0, aws: aws, log: recordLog)
+                    default:
+                        break
+                    }
                 }
             }
             let items = failed.map { "{\"itemIdentifier\":\(jsonQuoted($0))}" }.joined(separator: ",")
@@ -72,17 +84,15 @@ public final class PictureProcessorHandler: LambdaHandler {
         }
     }
 
-    /// Pieces still on their way (END can overtake the last piece when Lambda runs deliveries side by
-    /// side) are looked for again in 1, 2, 4, 8... s, not after the queue's visibility timeout (minutes).
-    private func retrySoon(_ record: SQSEvent.Record, aws: AWSClient, log: LambdaLogger) {
+    /// Makes a failed record visible again after `seconds` rather than the queue's visibility timeout.
+    private func changeVisibility(_ record: SQSEvent.Record, seconds: Int, aws: AWSClient, log: LambdaLogger) {
         let sqs = SQSClient(aws: aws)
         guard let handle = record.receiptHandle, let arn = record.eventSourceARN, let queue = sqs.queueURL(arn: arn) else { return }
-        let seconds = min(60, 1 << min(record.receiveCount - 1, 6))
         do {
             try sqs.changeVisibility(queueURL: queue, receiptHandle: handle, seconds: seconds)
         } catch {
             // The queue's own timeout then applies: later, not lost.
-            log.warn("message \(record.messageId): visibility not shortened to \(seconds) s: \(errorReport(for: error).message)")
+            log.warn("message \(record.messageId): visibility not changed to \(seconds) s: \(errorReport(for: error).message)")
         }
     }
 
@@ -98,7 +108,7 @@ public final class PictureProcessorHandler: LambdaHandler {
         }
     }
 
-    private func handle(_ notification: S3EventNotification, aws: AWSClient, log: LambdaLogger,
+    private func handle(_ notification: S3EventNotification, redelivered: Bool = false, aws: AWSClient, log: LambdaLogger,
                         metrics: InvocationMetrics) throws {
         guard case let .records(events) = notification else {
             log.info("s3:TestEvent ignored")
@@ -112,7 +122,7 @@ public final class PictureProcessorHandler: LambdaHandler {
                 pictures: PicturesTable(table: config.picturesTable, db: DynamoDBClient(aws: aws)),
                 notifier: Notifier(topicARN: config.notifyTopicARN, sns: SNSClient(aws: aws)), renderer: renderer!,
                 metrics: metrics, log: { log.warn($0) })
-            let outcome = try step.process(event)
+            let outcome = try step.process(event, redelivered: redelivered)
             log.info("\(event.key): \(outcome)")
         }
     }

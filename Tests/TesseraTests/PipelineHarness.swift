@@ -15,9 +15,13 @@ final class PipelineHarness {
     let topic: String
     let storageAPI: LocalRuntimeAPI, processorAPI: LocalRuntimeAPI
     let storage: ChildProcess, processor: ChildProcess
+    /// With `proxied`: what each function asked of AWS (see CountingProxy).
+    let storageRequests: CountingProxy?, processorRequests: CountingProxy?
 
+    /// The queues' visibility timeouts are template.yaml's own, read as the local stack reads them: a
+    /// message that fails comes back within a test only because the processor shortens its visibility.
     init(maxAttempts: Int = 3, variables: [String: String] = Emulator.variables,
-         extra: [String: String] = [:], invocationTimeoutMs: Int = 60_000) throws {
+         extra: [String: String] = [:], invocationTimeoutMs: Int = 60_000, proxied: Bool = false) throws {
         aws = AWSClient(config: try AWSConfig.fromEnvironment(Environment(variables)),
                         retryPolicy: RetryPolicy(baseDelay: 0.05))
         db = DynamoDBClient(aws: aws); s3 = S3Client(aws: aws); sqs = SQSClient(aws: aws); sns = SNSClient(aws: aws)
@@ -27,12 +31,12 @@ final class PipelineHarness {
         try s3.createBucket(originals)
         try s3.createBucket(renditions)
         reassemblyDLQ = try sqs.createQueue(name: Emulator.uniqueName("reassembly-dlq"))
-        // A visibility timeout of 1 s lets a failed message come back within the test.
         reassemblyQueue = try sqs.createQueue(name: Emulator.uniqueName("reassembly"), attributes: [
-            "VisibilityTimeout": "1",
+            "VisibilityTimeout": try TemplateQueues.visibilityTimeout("ReassemblyQueue"),
             "RedrivePolicy": "{\"deadLetterTargetArn\":\"\(try sqs.queueARN(queueURL: reassemblyDLQ))\",\"maxReceiveCount\":\"\(maxAttempts)\"}",
         ])
-        resizeQueue = try sqs.createQueue(name: Emulator.uniqueName("resize"), attributes: ["VisibilityTimeout": "1"])
+        resizeQueue = try sqs.createQueue(name: Emulator.uniqueName("resize"), attributes: [
+            "VisibilityTimeout": try TemplateQueues.visibilityTimeout("ResizeQueue")])
         try s3.notifyQueueOnCreate(bucket: originals, queueARN: try sqs.queueARN(queueURL: resizeQueue))
         topic = try sns.createTopic(name: Emulator.uniqueName("notify"))
         watchQueue = try sqs.createQueue(name: Emulator.uniqueName("watch"))
@@ -47,9 +51,14 @@ final class PipelineHarness {
         storageAPI = try LocalRuntimeAPI(functionARN: "arn:aws:lambda:us-east-1:123456789012:function:piece-storage")
         processorAPI = try LocalRuntimeAPI(functionARN: "arn:aws:lambda:us-east-1:123456789012:function:picture-processor",
                                            invocationTimeoutMs: invocationTimeoutMs)
+        let upstream = env["AWS_ENDPOINT_URL"] ?? ""
+        storageRequests = proxied ? try CountingProxy(upstream: upstream) : nil
+        processorRequests = proxied ? try CountingProxy(upstream: upstream) : nil
         env["AWS_LAMBDA_RUNTIME_API"] = storageAPI.endpoint
+        if let storageRequests { env["AWS_ENDPOINT_URL"] = storageRequests.endpoint }
         storage = try FunctionProcess.start("piece-storage", environment: env)
         env["AWS_LAMBDA_RUNTIME_API"] = processorAPI.endpoint
+        if let processorRequests { env["AWS_ENDPOINT_URL"] = processorRequests.endpoint }
         processor = try FunctionProcess.start("picture-processor", environment: env)
     }
 
@@ -58,6 +67,8 @@ final class PipelineHarness {
         processor.terminate()
         storageAPI.stop()
         processorAPI.stop()
+        storageRequests?.stop()
+        processorRequests?.stop()
     }
 
     /// Invokes piece-storage as the IoT rule would for a device's message on its own topic.
@@ -109,4 +120,18 @@ final class PipelineHarness {
     }
 
     var logs: String { "piece-storage:\n\(storage.log)\npicture-processor:\n\(processor.log)" }
+}
+
+/// template.yaml's queue settings, as `tessera local up` gives them to the queues it creates.
+enum TemplateQueues {
+    static let template = Result { try LocalTemplate.load(LocalTemplateTests.root.appendingPathComponent("template.yaml").path) }
+
+    /// The queue's `VisibilityTimeout` in seconds, as the template declares it.
+    static func visibilityTimeout(_ logicalId: String) throws -> String {
+        let template = try template.get()
+        guard let value = template.resource(logicalId)?.properties["VisibilityTimeout"] else {
+            throw TemplateError.malformed("\(logicalId) has no VisibilityTimeout in template.yaml")
+        }
+        return try template.string(value)
+    }
 }
