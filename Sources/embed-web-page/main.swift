@@ -30,7 +30,14 @@ func read(_ path: String) -> String {
     return text.replacingAll("\r\n", with: "\n")
 }
 
+/// Writes `text` unless the file holds it already: left untouched, the file keeps its time, so the
+/// module is not compiled again (SwiftPM relinks this tool on some builds, which runs the plugin again,
+/// and a recompiled module is not always the same bytes: the deployment zips must be).
 func write(_ text: String, to path: String) {
+    if let old = fopen(path, "rb") {
+        fclose(old)
+        if read(path) == text { return }
+    }
     guard let file = fopen(path, "wb") else { fail("cannot write \(path): \(String(cString: strerror(errno)))") }
     let bytes = Array(text.utf8)
     guard fwrite(bytes, 1, bytes.count, file) == bytes.count, fclose(file) == 0 else { fail("cannot write \(path)") }
