@@ -67,6 +67,28 @@ final class PictureAPILandingAttackTests {
         #expect(lengths.count == 1, "\(lengths)")
     }
 
+    /// picture-processor records a picture `ready` before its renditions are written and notes `notified`
+    /// once they are and `picture.ready` went out: in between the landing listed it with a thumbnail URL
+    /// that named no object yet (a broken tile the page keeps for minutes). It lists it once notified.
+    @Test func theLandingWaitsForAPicturesRenditions() throws {
+        let harness = try PictureAPIHarness(extra: ["GALLERY": "public-read"])
+        defer { harness.stop() }
+        try harness.putPicture(collection: "shown", name: "done", processedAt: Self.at(1))
+        try harness.putPicture(collection: "midway", name: "rendering", processedAt: Self.at(2))
+        try harness.db.updateItem(table: harness.table, key: ["collection": .s("midway"), "name": .s("rendering")],
+                                  update: .init("SET notified = :no", values: [":no": .bool(false)]))
+        func listed(_ path: String, _ field: String) throws -> [String] {
+            let page = try harness.json(try harness.call("GET", path, as: nil))
+            return (page["items"] as? [[String: Any]] ?? []).compactMap { $0[field] as? String }
+        }
+        #expect(try listed("/pictures", "name") == ["done"])
+        #expect(try listed("/collections", "collection") == ["shown"])
+        try harness.db.updateItem(table: harness.table, key: ["collection": .s("midway"), "name": .s("rendering")],
+                                  update: .init("SET notified = :yes", values: [":yes": .bool(true)]))
+        #expect(try listed("/pictures", "name") == ["rendering", "done"])
+        #expect(try listed("/collections", "collection") == ["midway", "shown"])
+    }
+
     /// `limit` is a whole number written in digits: the doc refuses anything else, `+5` included.
     @Test func aLimitWithASignIsRefused() throws {
         let harness = try PictureAPIHarness(extra: ["GALLERY": "public-read"])
