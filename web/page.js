@@ -448,8 +448,11 @@
       }
       gallery.loaded = true;
       render();
-      // A recent picture in a collection not listed yet: the collections changed, list them again.
-      if (collection === null && current.view === "landing" && gallery.items.some((item) => !browse.names.has(item.collection))) {
+      // A recent picture in a collection not listed yet, newer than what the listed pages covered: the
+      // collections changed, list them again. An older one is on a collections page not asked for yet
+      // (after "More" on the pictures), which reloading would not list either, on every poll.
+      if (collection === null && current.view === "landing" && gallery.items.some((item) => !browse.names.has(item.collection)
+        && (!browse.cursor || String(item.processedAt ?? "") > browse.covered))) {
         loadCollections(true).catch(sayError);
       }
     } finally {
@@ -514,7 +517,9 @@
 
   // ---- Collections: by their newest picture; a later page may name one again, shown once ----
   const collectionList = $("collections"), moreCollections = $("more-collections"), collectionsEmpty = $("collections-empty");
-  const browse = { names: new Set(), cursor: null, generation: 0 };
+  // covered: the processedAt of the last entry of the last page read; every collection with a picture
+  // newer than that is listed.
+  const browse = { names: new Set(), cursor: null, covered: "", generation: 0 };
   function collectionEntry(entry) {
     const url = safeURL(entry.thumbnail?.url);
     const cover = url ? el("img", { src: url, alt: "", loading: "lazy", decoding: "async" })
@@ -533,8 +538,10 @@
       const page = await api(`collections?limit=${PAGE_SIZE}${cursor ? `&cursor=${enc(cursor)}` : ""}`);
       if (generation !== browse.generation) return;
       if (fresh && round === 0) { browse.names.clear(); collectionList.replaceChildren(); }
+      const entries = page?.items ?? [];
+      if (entries.length) browse.covered = String(entries[entries.length - 1].processedAt ?? "");
       let added = 0;
-      for (const entry of page?.items ?? []) {
+      for (const entry of entries) {
         if (browse.names.has(entry.collection)) continue;
         browse.names.add(entry.collection);
         collectionList.append(collectionEntry(entry));

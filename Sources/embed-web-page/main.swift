@@ -26,8 +26,10 @@ func read(_ path: String) -> String {
         bytes += buffer[0..<count]
     }
     guard let text = String(validating: bytes, as: UTF8.self) else { fail("\(path) is not UTF-8") }
-    // Line ends as the browser would hash them whatever the editor saved: LF.
-    return text.replacingAll("\r\n", with: "\n")
+    // Line ends as the browser's parser makes them before it hashes (HTML "normalize newlines": CR LF, then
+    // a lone CR, become LF), whatever the editor saved; a NUL it would turn into U+FFFD, so none is taken.
+    if text.utf8.contains(0) { fail("\(path) holds a NUL character (the browser would change it, and the hash with it)") }
+    return text.replacingAll("\r\n", with: "\n").replacingAll("\r", with: "\n")
 }
 
 /// Writes `text` unless the file holds it already: left untouched, the file keeps its time, so the

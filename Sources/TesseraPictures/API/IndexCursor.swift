@@ -8,13 +8,17 @@ import TesseraSupport
 /// since across collections the picture a page stopped at can be another user's.
 ///
 /// Layout before base64url: version 3, the listing (1 byte), a 16-byte nonce, then XORed with the
-/// nonce's keystream: processedAt's and the collection's lengths (2 bytes each) and texts and the name;
-/// then a 16-byte HMAC-SHA256 of all that.
+/// nonce's keystream: processedAt, the collection and the name, each after its length (2 bytes), zeros
+/// up to a multiple of `paddingBlock`; then a 16-byte HMAC-SHA256 of all that. The padding keeps the
+/// cursor's length from telling how long the names of the (maybe another user's) picture are.
 public struct IndexCursor: Sendable, Equatable {
     /// Which listing handed the cursor out: a cursor of one is refused by the other.
     public enum Listing: UInt8, Sendable {
         case pictures = 1, collections = 2
     }
+
+    /// Encrypted text is padded to a multiple of this: any picture of safe names (two of 128) fits one block.
+    static let paddingBlock = 512
 
     public let listing: Listing
     public let processedAt: String
@@ -35,10 +39,10 @@ public struct IndexCursor: Sendable, Equatable {
 
     public func encoded(key: [UInt8], nonce: [UInt8] = randomBytes(PictureCursor.nonceBytes)) -> String {
         var plain: [UInt8] = []
-        for text in [processedAt, collection] {
+        for text in [processedAt, collection, name] {
             plain += [UInt8(text.utf8.count >> 8), UInt8(text.utf8.count & 0xFF)] + Array(text.utf8)
         }
-        plain += name.utf8
+        plain += [UInt8](repeating: 0, count: (Self.paddingBlock - plain.count % Self.paddingBlock) % Self.paddingBlock)
         var payload: [UInt8] = [3, listing.rawValue] + nonce
         payload += PictureCursor.xor(plain, key: key, nonce: nonce)
         payload += hmacSHA256(key: key, message: payload).prefix(PictureCursor.macBytes)
@@ -65,7 +69,7 @@ public struct IndexCursor: Sendable, Equatable {
         }
         let plain = PictureCursor.xor(Array(payload[header...]), key: key, nonce: Array(payload[2..<header]))
         var offset = 0, texts: [String] = []
-        for _ in 0..<2 {
+        for _ in 0..<3 {
             guard offset + 2 <= plain.count else { throw forged }
             let length = Int(plain[offset]) << 8 | Int(plain[offset + 1])
             guard offset + 2 + length <= plain.count, let text = String(validating: plain[offset + 2..<offset + 2 + length], as: UTF8.self)
@@ -73,7 +77,6 @@ public struct IndexCursor: Sendable, Equatable {
             texts.append(text)
             offset += 2 + length
         }
-        guard let name = String(validating: plain[offset...], as: UTF8.self) else { throw forged }
-        return IndexCursor(listing: listing, processedAt: texts[0], collection: texts[1], name: name)
+        return IndexCursor(listing: listing, processedAt: texts[0], collection: texts[1], name: texts[2])
     }
 }

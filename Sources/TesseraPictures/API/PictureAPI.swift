@@ -234,7 +234,8 @@ public struct PictureAPI {
     /// The `limit` query parameter: 1 to `maxLimit`, `defaultLimit` when absent.
     func limit(_ request: APIGatewayRequest) throws -> Int {
         guard let text = try single(request, "limit") else { return Self.defaultLimit }
-        guard let value = Int(text), (1...Self.maxLimit).contains(value) else {
+        // Digits only: Int also reads a sign ("+5").
+        guard text.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let value = Int(text), (1...Self.maxLimit).contains(value) else {
             throw APIError.invalid("InvalidQuery", "query parameter `limit` must be a whole number from 1 to \(Self.maxLimit), got \(jsonQuoted(String(text.prefix(40))))")
         }
         return value

@@ -38,7 +38,7 @@ extension PictureAPI {
             queries += 1
             var stoppedInside = false
             for (index, item) in page.items.enumerated() {
-                let step = item["version"] != nil && readable(item, caller) ? take(item) : .next
+                let step = Self.isListed(item) && readable(item, caller) ? take(item) : .next
                 if step == .stopBefore {
                     full = true
                     stoppedInside = true
@@ -55,6 +55,13 @@ extension PictureAPI {
             startKey = page.lastEvaluatedKey
         }
         return (last, more)
+    }
+
+    /// A picture the landing shows: processed, and notified. picture-processor records `ready` before it
+    /// writes the renditions (a refused version never overwrites them) and sets `notified` after: between
+    /// the two a thumbnail's URL names no object yet, and the page would keep that broken tile for minutes.
+    static func isListed(_ item: Item) -> Bool {
+        item["version"] != nil && item["notified"]?.boolValue != false
     }
 
     func cursorText(_ listing: IndexCursor.Listing, after last: Item?, more: Bool) -> String {
@@ -104,7 +111,7 @@ extension PictureAPI {
         var order: [String] = [], newest: [String: Item] = [:]
         let (last, more) = try readRecent(
             after: start, caller: caller, queryLimit: Self.collectionsQueryLimit, maxQueries: Self.collectionsMaxQueries,
-            projection: "#c, #n, #s, processedAt, #o, renditions, #v",
+            projection: "#c, #n, #s, processedAt, #o, renditions, #v, notified",
             names: ["#c": "collection", "#n": "name", "#o": "owner", "#v": "version"]
         ) { item in
             guard let collection = item["collection"]?.string, newest[collection] == nil else { return .next }
