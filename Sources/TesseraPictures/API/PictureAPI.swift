@@ -14,6 +14,15 @@ public struct PictureAPI {
     static let claimProcessingSeconds = 3_600
     /// DynamoDB queries one listing page may take to fill itself past hidden items.
     static let maxQueries = 10
+    /// Items one listing request may read in all: a page of 100 in a private gallery would otherwise read
+    /// 1,000 (about 125 read units), and a signed-in caller could then make the index partition throttle.
+    static let maxItemsRead = 300
+
+    /// The queries a page of `limit` items may take: at least one, at most `maxQueries`, and no more
+    /// than `maxItemsRead` items in all.
+    static func queryBudget(limit: Int, maxQueries: Int = maxQueries) -> Int {
+        max(1, min(maxQueries, maxItemsRead / max(1, limit)))
+    }
 
     public init(config: PictureAPIConfig, db: DynamoDBClient) {
         self.config = config
@@ -152,7 +161,7 @@ public struct PictureAPI {
         // what was hidden, and a page cut short of `limit` ends at the last item looked at.
         var shown: [Item] = []
         var lastSeen = startKey?["name"]?.string, more = true, queries = 0
-        while shown.count < limit, more, queries < Self.maxQueries {
+        while shown.count < limit, more, queries < Self.queryBudget(limit: limit) {
             let page = try db.query(table: config.picturesTable, keyCondition: .init(
                 "#c = :c", names: ["#c": "collection"], values: [":c": .s(collection)]),
                 startKey: lastSeen.map { ["collection": .s(collection), "name": .s($0)] }, limit: limit)

@@ -31,7 +31,7 @@ extension PictureAPI {
                     projection: String? = nil, names: [String: String] = [:],
                     take: (Item) -> Step) throws -> (last: Item?, more: Bool) {
         var startKey = start?.startKey, last: Item?, more = true, queries = 0, full = false
-        while !full, more, queries < maxQueries {
+        while !full, more, queries < PictureAPI.queryBudget(limit: queryLimit, maxQueries: maxQueries) {
             let page = try db.query(table: config.picturesTable, index: Self.recentIndex, keyCondition: .init(
                 "#s = :ready", names: ["#s": "status"].merging(names) { a, _ in a }, values: [":ready": .s("ready")]),
                 startKey: startKey, limit: queryLimit, projection: projection, descending: true)
