@@ -63,8 +63,13 @@ public struct S3Client {
     @discardableResult
     public func putObject(bucket: String, key: String, body: [UInt8], contentType: String,
                           cacheControl: String? = nil, metadata: [String: String] = [:],
-                          checksum: Checksum = .sha256) throws -> String {
+                          checksum: Checksum = .sha256, condition: PutCondition? = nil) throws -> String {
         var headers = HTTPHeaders([("Content-Type", contentType)])
+        switch condition {
+        case .noObject?: headers.add("If-None-Match", "*")
+        case let .etag(etag)?: headers.add("If-Match", "\"\(etag)\"")
+        case nil: break
+        }
         if let cacheControl { headers.add("Cache-Control", cacheControl) }
         for (name, value) in metadata.sorted(by: { $0.key < $1.key }) {
             // S3 carries user metadata in headers: printable ASCII only.
@@ -82,6 +87,15 @@ public struct S3Client {
         put.bodySHA256 = digest
         let response = try aws.send(put)
         return Self.unquoted(response.headers["etag"] ?? "")
+    }
+
+    /// A conditional write (S3 answers 412 PreconditionFailed when it does not hold): so a retried or
+    /// concurrent write of the same object does not make a second version.
+    public enum PutCondition: Sendable, Equatable {
+        /// Only if there is no object under the key (`If-None-Match: *`).
+        case noObject
+        /// Only if the current object has this ETag (`If-Match`).
+        case etag(String)
     }
 
     /// Deletes the object (or, with `versionId`, that version of it, so the one before it is current

@@ -100,13 +100,26 @@ public struct Reassembler {
         if let reason = Self.notWholeJPEG(joined) { return .notJPEG(reason: reason) }
 
         let head = try s3.headObject(bucket: originalsBucket, key: picture.key)
-        let alreadyThere = head?.metadata["sha256"] == digest
+        var alreadyThere = head?.metadata["sha256"] == digest
         if !alreadyThere {
-            try s3.putObject(bucket: originalsBucket, key: picture.key, body: joined, contentType: "image/jpeg",
-                             metadata: ["sha256": digest, "source": "iot", "pieces": String(total),
-                                        // The thing IoT Core checked at the connection (piece-storage refuses a
-                                        // machine_id that is not it): the picture is that device's.
-                                        "owner": Owner.device(request.machineId)])
+            // Conditional on what the HEAD saw: a PutObject retried after its answer was lost, or a second
+            // reassembly of a duplicated request running at the same time, would otherwise write a second
+            // version of the same bytes (the bucket is versioned), with an S3 event and a picture.ready of its own.
+            do {
+                try s3.putObject(bucket: originalsBucket, key: picture.key, body: joined, contentType: "image/jpeg",
+                                 metadata: ["sha256": digest, "source": "iot", "pieces": String(total),
+                                            // The thing IoT Core checked at the connection (piece-storage refuses a
+                                            // machine_id that is not it): the picture is that device's.
+                                            "owner": Owner.device(request.machineId)],
+                                 condition: head.map { S3Client.PutCondition.etag($0.etag) } ?? .noObject)
+            } catch let AWSError.service(failure) where failure.code == "PreconditionFailed" || failure.status == 412 {
+                // Written since the HEAD: these bytes (the lost attempt's, the other run's) are done; anything
+                // else is a newer write to look at again later.
+                guard try s3.headObject(bucket: originalsBucket, key: picture.key)?.metadata["sha256"] == digest else {
+                    throw AWSError.service(failure)
+                }
+                alreadyThere = true
+            }
         }
         // Without an END the pieces may be a newer upload's whose END is yet to come: that END's request
         // will find this original and clean up; until then they cost only their TTL.
