@@ -12,13 +12,8 @@ import TesseraSupport
 /// its connection, and the SIGKILL that follows ends it holding the event, as a crash mid-invocation does.
 @Suite(.serialized)
 struct LocalStackFaultTests {
-    final class Lines: @unchecked Sendable {
-        private let lock = NSLock()
-        private var lines: [String] = []
-        func add(_ line: String) { lock.withLock { lines.append(line) } }
-        var all: [String] { lock.withLock { lines } }
-        var text: String { all.joined(separator: "\n") }
-    }
+    /// The stack's lines, as DeviceIdentityTests keeps them.
+    typealias Lines = DeviceIdentityTests.Lines
 
     struct Started {
         let stack: LocalStack
@@ -45,12 +40,7 @@ struct LocalStackFaultTests {
     }
 
     static func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-        let limit = Date().addingTimeInterval(seconds)
-        while Date() < limit {
-            if try condition() { return true }
-            usleep(50_000)
-        }
-        return try condition()
+        try DeviceIdentityTests.eventually(seconds, condition)
     }
 
     /// Every instance of `executable`, stopped where it waits for its next event (once each waits).
@@ -97,7 +87,7 @@ struct LocalStackFaultTests {
         let piece = IoTPieceMessage.piece(machineId: "cam-k", label: "killed", index: 1, data: [1, 2, 3])
         stack.deliverIoT(topic: "tessera/pieces/cam-k", payload: Array(piece.json.utf8))
         // The event went out to one of the stopped instances; kill them all, as a crash would.
-        #expect(Self.eventually(10) { (stack.heldEvents["piece-storage"] ?? 0) == 1 }, "\(started.lines.text)")
+        #expect(Self.eventually(10) { (stack.heldEvents["piece-storage"] ?? 0) == 1 }, "\(started.lines.all.joined(separator: "\n"))")
         for pid in before {
             kill(pid, SIGKILL)
         }
@@ -107,9 +97,9 @@ struct LocalStackFaultTests {
             try !db.queryAll(table: table, keyCondition: .init("#id = :id", names: ["#id": "pictureId"],
                                                                values: [":id": .s("cam-k/killed")]), consistentRead: true).isEmpty
         }
-        #expect(try Self.eventually(30) { try stored() }, "the retried piece was not stored:\n\(started.lines.text)")
-        #expect(started.lines.all.contains { $0.contains("exited with status 137 holding") }, "\(started.lines.text)")
-        #expect(started.lines.all.contains { $0.contains("[iot-rule] piece-storage failed: Runtime.ExitError") }, "\(started.lines.text)")
+        #expect(try Self.eventually(30) { try stored() }, "the retried piece was not stored:\n\(started.lines.all.joined(separator: "\n"))")
+        #expect(started.lines.all.contains { $0.contains("exited with status 137 holding") }, "\(started.lines.all.joined(separator: "\n"))")
+        #expect(started.lines.all.contains { $0.contains("[iot-rule] piece-storage failed: Runtime.ExitError") }, "\(started.lines.all.joined(separator: "\n"))")
         #expect(started.lines.all.contains { $0.hasPrefix("[async] piece-storage event") && $0.contains("attempt 2 of 3") })
         // Replaced: as many instances as before, none of them the killed ones.
         #expect(Self.eventually(10) { stack.instancePids["piece-storage"]?.count == before.count })
@@ -128,7 +118,7 @@ struct LocalStackFaultTests {
         #expect(try Self.eventually(30) {
             records += try sqs.receiveMessages(queueURL: queue, max: 10, waitSeconds: 0)
             return !records.isEmpty
-        }, "\(started.lines.text)")
+        }, "\(started.lines.all.joined(separator: "\n"))")
         #expect(records.count == 1)
         let record = try JSONSerialization.jsonObject(with: Data(try #require(records.first).Body.utf8)) as? [String: Any]
         let context = record?["requestContext"] as? [String: Any]
@@ -149,10 +139,10 @@ struct LocalStackFaultTests {
         let sqs = SQSClient(aws: started.aws)
         let queue = try #require(started.ids["ResizeQueue"])
         // The emulator's s3:TestEvent from setting up the bucket's notification goes first.
-        #expect(Self.eventually(30) { started.lines.all.contains { $0.contains("s3:TestEvent ignored") } }, "\(started.lines.text)")
+        #expect(Self.eventually(30) { started.lines.all.contains { $0.contains("s3:TestEvent ignored") } }, "\(started.lines.all.joined(separator: "\n"))")
         let before = Self.stopAll(stack, "picture-processor")
         _ = try sqs.sendMessage(queueURL: queue, body: #"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}"#)
-        #expect(Self.eventually(20) { (stack.heldEvents["picture-processor"] ?? 0) == 1 }, "\(started.lines.text)")
+        #expect(Self.eventually(20) { (stack.heldEvents["picture-processor"] ?? 0) == 1 }, "\(started.lines.all.joined(separator: "\n"))")
         let mark = started.lines.all.count
         for pid in before { kill(pid, SIGKILL) }
         #expect(Self.eventually(10) { started.lines.all.contains { $0.contains("exited with status 137 holding") } })
@@ -160,8 +150,8 @@ struct LocalStackFaultTests {
         // queue's visibility timeout (the template's 360 s) ends, then comes back (the soak sees it come back).
         sleepSeconds(1)
         let attributes = try sqs.queueAttributes(queueURL: queue, names: ["ApproximateNumberOfMessagesNotVisible"])
-        #expect(attributes["ApproximateNumberOfMessagesNotVisible"] == "1", "\(attributes)\n\(started.lines.text)")
-        #expect(!started.lines.all.dropFirst(mark).contains { $0.contains("0 returned to the queue") }, "\(started.lines.text)")
+        #expect(attributes["ApproximateNumberOfMessagesNotVisible"] == "1", "\(attributes)\n\(started.lines.all.joined(separator: "\n"))")
+        #expect(!started.lines.all.dropFirst(mark).contains { $0.contains("0 returned to the queue") }, "\(started.lines.all.joined(separator: "\n"))")
         #expect(Self.eventually(10) { stack.instancePids["picture-processor"]?.count == before.count })
     }
 

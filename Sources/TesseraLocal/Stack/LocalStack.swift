@@ -34,11 +34,12 @@ public final class LocalStack: @unchecked Sendable {
     /// the reserved concurrency: so END can overtake the last piece here as on AWS (picture-processor then
     /// looks again within seconds). `functionEnvironment` adds to a function's variables by executable
     /// name (the soak points their `AWS_ENDPOINT_URL` at its fault proxy; the stack's own calls go straight).
-    /// A failed asynchronous event is retried after `asyncRetryDelays` (Lambda waits about 1 and 2 minutes).
+    /// A failed asynchronous event is retried after `asyncRetryDelays`: Lambda waits about 1 and 2 minutes, which
+    /// matters (a claim's lease, a throttled table may take that long to clear); tests shorten them.
     public init(functions: [LocalFunction], code: FunctionCode, environment: [String: String], apiPort: UInt16 = 0,
                 apiAccess: LocalAPIGateway.Access,
                 logDirectory: String, maxInstances: Int = 4, functionEnvironment: [String: [String: String]] = [:],
-                asyncRetryDelays: [Double] = [1, 2], log: @escaping @Sendable (String) -> Void) throws {
+                asyncRetryDelays: [Double] = [60, 120], log: @escaping @Sendable (String) -> Void) throws {
         self.functions = functions
         self.log = log
         self.asyncRetryDelays = asyncRetryDelays
