@@ -51,6 +51,7 @@ class Soak:
         self.pictures = {}          # "collection/name" -> record
         self.lock = threading.Lock()
         self.notifications = defaultdict(list)   # picture -> [(event, message, sent_ms)]
+        self.witness = defaultdict(list)         # the same from the stack's own subscriber
         self.other_notifications = []
         self.fault_log = []
         self.violations = []
@@ -113,10 +114,23 @@ class Soak:
         self.say(f"stack up: emulator {url}, MQTT {self.env['TESSERA_MQTT']}, page {self.env['TESSERA_PAGE_URL']}; "
                  + ", ".join(f"{n} via proxy {p.url}" for n, p in self.proxies.items()))
 
+    def parse_notification(self, message):
+        envelope = json.loads(message["Body"])
+        body = json.loads(envelope["Message"])
+        event = (envelope.get("MessageAttributes", {}).get("event", {}) or {}).get("Value") or body.get("event", "?")
+        picture = body.get("picture") or f"{body.get('collection')}/{body.get('name')}"
+        return picture, event, body, int(message["Attributes"]["SentTimestamp"])
+
     def collect_notifications(self):
+        # The stack's own subscriber (NOTIFICATIONS_QUEUE_URL) is read too, as a second witness: the emulator's
+        # SNS has been seen to deliver a message to one subscribed queue and not the other.
+        queues = [(self.notify_queue, self.notifications), (self.env["NOTIFICATIONS_QUEUE_URL"], self.witness)]
+        turn = 0
         while not self.stop_notifications.is_set():
+            queue, into = queues[turn % 2]
+            turn += 1
             try:
-                answer = self.sqs.receive_message(QueueUrl=self.notify_queue, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                answer = self.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1,
                                                   AttributeNames=["SentTimestamp"])
             except Exception as error:  # the emulator stopping at the end
                 if self.stop_notifications.is_set():
@@ -125,14 +139,14 @@ class Soak:
                 time.sleep(1)
                 continue
             for message in answer.get("Messages", []):
-                envelope = json.loads(message["Body"])
-                body = json.loads(envelope["Message"])
-                event = (envelope.get("MessageAttributes", {}).get("event", {}) or {}).get("Value") or body.get("event", "?")
-                picture = body.get("picture") or f"{body.get('collection')}/{body.get('name')}"
-                sent = int(message["Attributes"]["SentTimestamp"])
-                with self.lock:
-                    self.notifications[picture].append((event, body, sent))
-                self.sqs.delete_message(QueueUrl=self.notify_queue, ReceiptHandle=message["ReceiptHandle"])
+                try:
+                    picture, event, body, sent = self.parse_notification(message)
+                except (ValueError, KeyError):
+                    picture = None  # not a picture's (the alarm topic's)
+                if picture:
+                    with self.lock:
+                        into[picture].append((event, body, sent))
+                self.sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
 
     def children(self, executable):
         """pids of the stack's children running `executable` (a build product, or a zip's bootstrap)."""
@@ -171,7 +185,9 @@ class Soak:
             kinds.append("kill picture-processor")
         events, t, i = [], self.args.fault_interval, 0
         while t < load_seconds - 2:
-            events.append((t, kinds[i % len(kinds)]))
+            # Jittered: a schedule with the period of Lambda's retry delays (60 s) would kill an async
+            # event's every attempt, each retry landing on the next kill.
+            events.append((max(1.0, t + self.rng.uniform(-5, 5)), kinds[i % len(kinds)]))
             t += self.args.fault_interval
             i += 1
         return events
@@ -371,11 +387,27 @@ class Soak:
         self.stop_stack()
         return ok
 
+    def merge_witness(self):
+        """Adds what only the stack's subscriber got; returns those (picture, event)s."""
+        drops = []
+        with self.lock:
+            for picture, seen in list(self.witness.items()):
+                for event in {e for e, _, _ in seen}:
+                    theirs = [n for n in seen if n[0] == event]
+                    have = sum(1 for e, _, _ in self.notifications.get(picture, []) if e == event)
+                    if len(theirs) > have:
+                        drops.append(f"{picture} {event}")
+                        self.notifications[picture] += theirs[have:]
+        return drops
+
     def expected_settled(self):
+        return self.expected_settled_with({})
+
+    def expected_settled_with(self, extra):
         waiting = []
         with self.lock:
             for picture, record in self.pictures.items():
-                events = [e for e, _, _ in self.notifications.get(picture, [])]
+                events = [e for e, _, _ in self.notifications.get(picture, []) + extra.get(picture, [])]
                 if record["kind"] == "complete" and "picture.ready" not in events:
                     waiting.append(picture)
                 if record["kind"] == "incomplete" and "picture.incomplete" not in events:
@@ -387,6 +419,11 @@ class Soak:
         waiting, shown = [], now()
         while now() < limit:
             settled, waiting = self.expected_settled()
+            if not settled and self.witness:
+                with self.lock:
+                    missing = [p for p in waiting if p in self.witness]
+                if missing:
+                    settled, waiting = self.expected_settled_with(self.witness)
             if settled:
                 self.settled = now()
                 self.say("every picture has its outcome")
@@ -423,9 +460,32 @@ class Soak:
             for item in page["Items"]:
                 pieces[item["pictureId"]["S"]].append(int(item["piece"]["N"]))
                 piece_items[item["pictureId"]["S"]][int(item["piece"]["N"])] = item
+        # What the soak's queue missed and the stack's own subscriber got: counted, and said.
         lost_publishes = set()
         for proxy in self.proxies.values():
             lost_publishes |= getattr(proxy, "lost_publishes", set())
+        self.fanout_drops = self.merge_witness()
+        # An async event whose every attempt ended in one of the soak's SIGKILLs goes to PieceFailuresQueue, as
+        # on AWS: its picture may then end incomplete (or complete late). Those are accounted for here.
+        log = open(self.up_log_path, errors="replace").read()
+        killed = Counter(part.split(";")[0] for line in log.splitlines() if line.startswith("[local]") and " holding " in line
+                         for part in line.split(" holding ", 1)[1].split(", "))
+        self.faulted = {}
+        for url in self.sqs.list_queues().get("QueueUrls", []):
+            if not url.endswith("PieceFailuresQueue"):
+                continue
+            answer = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+            for message in answer.get("Messages", []):
+                record = json.loads(message["Body"])
+                context, payload = record.get("requestContext", {}), record.get("requestPayload", {})
+                if killed[context.get("requestId")] >= context.get("approximateInvokeCount", 99):
+                    self.faulted[f"{payload.get('machine_id')}/{payload.get('label')}"] = context.get("requestId")
+        for picture in self.faulted:
+            if picture in self.pictures and self.pictures[picture]["kind"] == "complete":
+                events = Counter(e for e, _, _ in self.notifications.get(picture, []))
+                self.pictures[picture]["kind"] = "faulted"
+                if sum(events.values()) > 1 + (picture in lost_publishes):
+                    self.fail(picture, f"{dict(events)} (its piece's event was killed at every attempt: want one outcome)")
         self.duplicates_explained = []
         self.twice = []  # pictures whose original was written more than once
         checked_renditions = 0
@@ -493,7 +553,9 @@ class Soak:
                     if problem:
                         self.fail(picture, f"rendition {name}: {problem}")
             elif kind == "incomplete":
-                if events["picture.incomplete"] != 1 or set(events) != {"picture.incomplete"}:
+                if events["picture.incomplete"] == 2 and picture in lost_publishes:
+                    self.duplicates_explained.append(picture)
+                elif events["picture.incomplete"] != 1 or set(events) != {"picture.incomplete"}:
                     self.fail(picture, f"notifications {dict(events)} (want one picture.incomplete)")
                 else:
                     body = next(b for e, b, _ in self.notifications[picture] if e == "picture.incomplete")
@@ -504,7 +566,7 @@ class Soak:
                 if events:
                     self.fail(picture, f"a picture without END was notified: {dict(events)}")
         # Pieces left: only those of pictures that never completed.
-        unfinished = {p for p, r in self.pictures.items() if r["kind"] in ("incomplete", "abandoned", "unsent")}
+        unfinished = {p for p, r in self.pictures.items() if r["kind"] in ("incomplete", "abandoned", "unsent", "faulted")}
         ttl = int(self.env.get("PIECE_TTL_SECONDS", "86400"))
         self.late_duplicates = []
         for picture_id, numbers in sorted(pieces.items()):
@@ -529,7 +591,7 @@ class Soak:
         # Dead letters: each accounted for by a picture the device left incomplete.
         self.dead_letters = {}
         queues = self.sqs.list_queues().get("QueueUrls", [])
-        incomplete = {p for p, r in self.pictures.items() if r["kind"] in ("incomplete", "abandoned")}
+        incomplete = {p for p, r in self.pictures.items() if r["kind"] in ("incomplete", "abandoned", "faulted")}
         for url in queues:
             name = url.rsplit("/", 1)[-1]
             if not any(word in name for word in ("DeadLetter", "PieceFailures", "PieceRuleErrors")):
@@ -550,6 +612,12 @@ class Soak:
         counts = Counter(r["kind"] for r in self.pictures.values())
         print(f"checked: {len(self.pictures)} pictures ({dict(counts)}), {checked_renditions} renditions decoded by djpeg, "
               f"{sum(len(v) for v in pieces.values())} pieces left (of {len(pieces)} unfinished pictures), dead letters {self.dead_letters}")
+        if self.faulted:
+            print(f"accounted: {len(self.faulted)} async event(s) killed at every attempt by the soak, in PieceFailuresQueue "
+                  f"as Lambda's OnFailure records: {self.faulted}")
+        if self.fanout_drops:
+            print(f"emulator: {len(self.fanout_drops)} notification(s) reached the stack's own subscriber but not the "
+                  f"soak's queue (moto's SNS fan-out), counted from there: {self.fanout_drops}")
         if self.late_duplicates:
             print(f"accounted: {len(self.late_duplicates)} late copies of pieces of ready pictures, stored after their "
                   f"reassembly and left to the pieces' TTL: {self.late_duplicates}")
