@@ -612,17 +612,16 @@ class Soak:
         counts = Counter(r["kind"] for r in self.pictures.values())
         print(f"checked: {len(self.pictures)} pictures ({dict(counts)}), {checked_renditions} renditions decoded by djpeg, "
               f"{sum(len(v) for v in pieces.values())} pieces left (of {len(pieces)} unfinished pictures), dead letters {self.dead_letters}")
-        if self.faulted:
-            print(f"accounted: {len(self.faulted)} async event(s) killed at every attempt by the soak, in PieceFailuresQueue "
-                  f"as Lambda's OnFailure records: {self.faulted}")
-        if self.fanout_drops:
-            print(f"emulator: {len(self.fanout_drops)} notification(s) reached the stack's own subscriber but not the "
-                  f"soak's queue (moto's SNS fan-out), counted from there: {self.fanout_drops}")
-        if self.late_duplicates:
-            print(f"accounted: {len(self.late_duplicates)} late copies of pieces of ready pictures, stored after their "
-                  f"reassembly and left to the pieces' TTL: {self.late_duplicates}")
-        if self.twice:
-            print(f"FINDING (docs/soak.md, bug 3): originals written as more than one version, each notified: {self.twice}")
+        said = [(self.faulted, "accounted: {n} async event(s) killed at every attempt by the soak, in PieceFailuresQueue "
+                               "as Lambda's OnFailure records: {items}"),
+                (self.fanout_drops, "emulator: {n} notification(s) reached the stack's own subscriber but not the soak's "
+                                    "queue (moto's SNS fan-out), counted from there: {items}"),
+                (self.late_duplicates, "accounted: {n} late copies of pieces of ready pictures, stored after their "
+                                       "reassembly and left to the pieces' TTL: {items}"),
+                (self.twice, "finding (docs/soak.md, bug 1): {n} original(s) written as more than one version: {items}")]
+        for items, line in said:
+            if items:
+                print(line.format(n=len(items), items=items))
         if self.duplicates_explained:
             print(f"note: a second picture.ready for {self.duplicates_explained}: the proxy reset the connection after SNS "
                   "took the Publish (SNS standard topics deliver at least once; the function cannot know it was sent)")
