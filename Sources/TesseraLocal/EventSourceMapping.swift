@@ -31,6 +31,8 @@ public struct EventSourceMapping {
         public let received: Int
         public let failed: [String]
         public let outcome: LocalRuntimeAPI.Outcome?
+        /// Messages received before (ApproximateReceiveCount above 1): redeliveries.
+        public var redelivered = 0
     }
 
     public func poll(waitSeconds: Int = 1, timeout: Double = 60) throws -> Poll {
@@ -49,7 +51,9 @@ public struct EventSourceMapping {
         for message in messages where !failed.contains(message.MessageId) {
             try sqs.deleteMessage(queueURL: queueURL, receiptHandle: message.ReceiptHandle)
         }
-        return Poll(received: messages.count, failed: failed, outcome: outcome)
+        var poll = Poll(received: messages.count, failed: failed, outcome: outcome)
+        poll.redelivered = messages.filter { (Int($0.Attributes?["ApproximateReceiveCount"] ?? "1") ?? 1) > 1 }.count
+        return poll
     }
 
     /// Polls until a poll finds nothing, at most `rounds` times.

@@ -53,6 +53,16 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
     private var server: HTTPServer!
     private var contentTypes: [String: String] = [:]
     private var handedOut: (@Sendable (String) -> Void)?
+    private var outcomeHook: (@Sendable (String, Outcome, Double) -> Void)?
+    /// When each event in flight went out, in monotonic nanoseconds (its duration, its timeout).
+    private var handedAt: [String: UInt64] = [:]
+    /// Each execution environment's own endpoint (`addInstance`), and which one holds each event.
+    private var instanceServers: [Int: HTTPServer] = [:]
+    private var nextInstance = 1
+    private var endedInstances: Set<Int> = []
+    private var holders: [String: Int] = [:]
+    /// Instances whose `/next` is waiting for an event now.
+    private var waiting: [Int: Int] = [:]
 
     public init(functionARN: String = "arn:aws:lambda:us-east-1:123456789012:function:local",
                 maxResponseBytes: Int = LocalRuntimeAPI.lambdaResponseLimit, invocationTimeoutMs: Int = 30_000,
@@ -61,12 +71,90 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
         self.maxResponseBytes = maxResponseBytes
         self.invocationTimeoutMs = invocationTimeoutMs
         // Weak: a connection thread may still finish a request after the owner let the API go.
-        server = try HTTPServer(port: port, written: { [weak self] _, response in
+        server = try makeServer(port: port, instance: nil)
+    }
+
+    private func makeServer(port: UInt16, instance: Int?) throws -> HTTPServer {
+        // Weak: a connection thread may still finish a request after the owner let the API go.
+        try HTTPServer(port: port, written: { [weak self] _, response in
             guard let self, let id = response.headers["Lambda-Runtime-Aws-Request-Id"] else { return }
             condition.withLock { handedOut }?(id)
         }) { [weak self] request in
-            self?.route(request) ?? HTTPResponse(status: 503, body: Array("{\"errorMessage\":\"stopped\"}".utf8))
+            self?.route(request, instance: instance) ?? HTTPResponse(status: 503, body: Array("{\"errorMessage\":\"stopped\"}".utf8))
         }
+    }
+
+    /// A new execution environment's own Runtime API endpoint (`host:port`) on the same queue of events,
+    /// as each Lambda instance has its own: the events it takes are known to be its own, so
+    /// `instanceEnded` can fail the one it held when its process dies.
+    public func addInstance() throws -> (instance: Int, endpoint: String) {
+        let instance = condition.withLock { () -> Int in
+            defer { nextInstance += 1 }
+            return nextInstance
+        }
+        let server = try makeServer(port: 0, instance: instance)
+        condition.withLock { instanceServers[instance] = server }
+        return (instance, "127.0.0.1:\(server.port)")
+    }
+
+    /// The process of `instance` ended (exited, killed, timed out): the event it held fails as Lambda fails
+    /// it (`Runtime.ExitError`, or `errorType` given), and its endpoint hands out nothing more (a `/next`
+    /// it left waiting would otherwise take the next event into a closed socket). Returns the failed ids.
+    @discardableResult
+    public func instanceEnded(_ instance: Int, errorType: String = "Runtime.ExitError", message: String) -> [String] {
+        let (failed, server) = condition.withLock { () -> ([String], HTTPServer?) in
+            endedInstances.insert(instance)
+            let held = holders.filter { $0.value == instance && inFlight.contains($0.key) }.map(\.key)
+            for id in held {
+                inFlight.remove(id)
+                holders[id] = nil
+                outcomes[id] = .error(type: errorType, message: "RequestId: \(id) Error: \(message)", headerType: nil)
+            }
+            condition.broadcast()
+            return (held, instanceServers.removeValue(forKey: instance))
+        }
+        server?.stop()
+        if let hook = condition.withLock({ outcomeHook }) {
+            for id in failed {
+                hook(id, outcomes(id) ?? .error(type: errorType, message: message, headerType: nil), elapsedMs(id, end: true))
+            }
+        }
+        return failed
+    }
+
+    /// The request ids `instance` holds now (taken from `/next`, not yet answered).
+    public func events(heldBy instance: Int) -> [String] {
+        condition.withLock { holders.filter { $0.value == instance && inFlight.contains($0.key) }.map(\.key) }
+    }
+
+    /// How many of the instances have a `/next` waiting for an event (ready for one).
+    public var waitingInstances: Int { condition.withLock { waiting.values.filter { $0 > 0 }.count } }
+
+    private func outcomes(_ id: String) -> Outcome? { condition.withLock { outcomes[id] } }
+
+    /// Milliseconds since `id` went out (0 if it never did); `end` forgets when.
+    private func elapsedMs(_ id: String, end: Bool) -> Double {
+        condition.withLock {
+            let start = end ? handedAt.removeValue(forKey: id) : handedAt[id]
+            return start.map { Double(monotonicNanoseconds() - $0) / 1e6 } ?? 0
+        }
+    }
+
+    /// Whether `instance` holds an event it got more than `limitMs` ago (Lambda would have ended it).
+    public func overdue(_ instance: Int, limitMs: Int) -> Bool {
+        condition.withLock {
+            let now = monotonicNanoseconds()
+            return holders.contains { entry in
+                entry.value == instance && inFlight.contains(entry.key)
+                    && handedAt[entry.key].map { now - $0 > UInt64(limitMs) * 1_000_000 } == true
+            }
+        }
+    }
+
+    /// Calls `hook` with every outcome as it is recorded (a post, or an instance's end) and the
+    /// invocation's milliseconds, outside the lock.
+    public func onOutcome(_ hook: @escaping @Sendable (String, Outcome, Double) -> Void) {
+        condition.withLock { outcomeHook = hook }
     }
 
     /// Calls `hook` with each request id right after its event went out on the socket.
@@ -84,12 +172,16 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
 
     public var timeline: Timeline { condition.withLock { timelineValue } }
 
-    public func stop() { server.stop() }
+    public func stop() {
+        server.stop()
+        for server in condition.withLock({ instanceServers.values }) { server.stop() }
+    }
 
-    /// Queues an event and returns its request id.
+    /// Queues an event and returns its request id: a new one, or `id` (Lambda retries an asynchronous
+    /// event under the request id it first had).
     @discardableResult
-    public func enqueue(_ event: [UInt8], traceId: String? = nil) -> String {
-        let id = UUID().uuidString.lowercased()
+    public func enqueue(_ event: [UInt8], traceId: String? = nil, id given: String? = nil) -> String {
+        let id = given ?? UUID().uuidString.lowercased()
         condition.withLock {
             queue.append(Pending(id: id, event: event, traceId: traceId))
             condition.broadcast()
@@ -128,13 +220,13 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
         }
     }
 
-    private func route(_ request: HTTPServer.Request) -> HTTPResponse {
+    private func route(_ request: HTTPServer.Request, instance: Int?) -> HTTPResponse {
         let prefix = "/2018-06-01/runtime"
         guard request.path.hasPrefix(prefix) else { return notFound(request) }
         let parts = request.path.dropFirst(prefix.count).split(separator: "/").map(String.init)
         switch (request.method, parts.count, parts.first, parts.last) {
         case ("GET", 2, "invocation", "next"):
-            return next()
+            return next(instance: instance)
         case ("POST", 3, "invocation", "response"):
             return record(id: parts[1]) {
                 request.body.count > maxResponseBytes ? nil : .response(request.body)
@@ -153,19 +245,27 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
         }
     }
 
-    private func next() -> HTTPResponse {
-        condition.withLock { nextLocked() }
+    private func next(instance: Int?) -> HTTPResponse {
+        condition.withLock { nextLocked(instance: instance) }
     }
 
-    private func nextLocked() -> HTTPResponse {
+    private func nextLocked(instance: Int?) -> HTTPResponse {
         if timelineValue.firstNext == nil { timelineValue.firstNext = monotonicNanoseconds() }
-        _ = condition.wait { !queue.isEmpty || !injectedNextFailures.isEmpty }
+        func ended() -> Bool { instance.map { endedInstances.contains($0) } ?? false }
+        if let instance { waiting[instance, default: 0] += 1 }
+        _ = condition.wait { !queue.isEmpty || !injectedNextFailures.isEmpty || ended() }
+        if let instance { waiting[instance, default: 1] -= 1 }
+        if ended() {
+            return HTTPResponse(status: 410, body: Array("{\"errorType\":\"Runtime.Ended\",\"errorMessage\":\"this instance has ended\"}".utf8))
+        }
         if !injectedNextFailures.isEmpty {
             let status = injectedNextFailures.removeFirst()
             return HTTPResponse(status: status, body: Array("{\"errorType\":\"Injected\",\"errorMessage\":\"injected failure\"}".utf8))
         }
         let pending = queue.removeFirst()
         inFlight.insert(pending.id)
+        if let instance { holders[pending.id] = instance }
+        handedAt[pending.id] = monotonicNanoseconds()
         var headers = HTTPHeaders([
             ("Lambda-Runtime-Aws-Request-Id", pending.id),
             // As in Lambda, the time starts when the function gets the event, not when it was queued.
@@ -178,7 +278,12 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
     }
 
     private func record(id: String, outcome: () -> Outcome?, tooLarge size: () -> Int) -> HTTPResponse {
-        condition.withLock { recordLocked(id: id, outcome: outcome, tooLarge: size) }
+        let (response, recorded, hook) = condition.withLock { () -> (HTTPResponse, Outcome?, (@Sendable (String, Outcome, Double) -> Void)?) in
+            let response = recordLocked(id: id, outcome: outcome, tooLarge: size)
+            return (response, response.status == 202 ? outcomes[id] : nil, outcomeHook)
+        }
+        if let recorded { let ms = elapsedMs(id, end: true); hook?(id, recorded, ms) }
+        return response
     }
 
     private func recordLocked(id: String, outcome: () -> Outcome?, tooLarge size: () -> Int) -> HTTPResponse {
@@ -191,6 +296,7 @@ public final class LocalRuntimeAPI: @unchecked Sendable {
                 + " (\(maxResponseBytes) bytes): \(size()) bytes\",\"errorType\":\"RequestEntityTooLarge\"}").utf8))
         }
         inFlight.remove(id)
+        holders[id] = nil
         outcomes[id] = value
         if timelineValue.firstOutcome == nil { timelineValue.firstOutcome = monotonicNanoseconds() }
         condition.broadcast()

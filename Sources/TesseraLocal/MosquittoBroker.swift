@@ -64,7 +64,9 @@ public final class MosquittoBroker: @unchecked Sendable {
     public let tlsPort: Int?
     /// The temporary directory with `mosquitto.conf` and `mosquitto.log`.
     public let directory: String
-    private let process: ChildProcess
+    private var processValue: ChildProcess
+    private var process: ChildProcess { lock.withLock { processValue } }
+    private let executable: String
     private let lock = ConditionLock()
     private var stopped = false
 
@@ -120,7 +122,8 @@ public final class MosquittoBroker: @unchecked Sendable {
             if ready {
                 self.port = port
                 self.tlsPort = tlsPort
-                self.process = child
+                self.processValue = child
+                self.executable = executable
                 return
             }
             let log = child.log
@@ -132,6 +135,32 @@ public final class MosquittoBroker: @unchecked Sendable {
     }
 
     deinit { stop() }
+
+    /// Starts mosquitto again on the same ports and configuration when its process has ended (a crash,
+    /// or a soak's fault): clients reconnect to the same address, as devices reconnect to IoT Core.
+    /// True when it was restarted.
+    public func restartIfExited(timeout: Double = 10) throws -> Bool {
+        guard !lock.withLock({ stopped }), !process.isRunning else { return false }
+        let config = directory + "/mosquitto.conf"
+        // The old listener's socket may linger a moment: try until it binds.
+        let limit = deadline(after: timeout)
+        while monotonicNanoseconds() < limit {
+            let child = try ChildProcess([executable, "-c", config], environment: ["PATH": "/usr/sbin:/usr/bin:/bin"],
+                                         logPath: directory + "/mosquitto.log")
+            if Self.waitUntilListening(child, ports: [port] + (tlsPort.map { [$0] } ?? []), timeout: 2) {
+                let kept = lock.withLock { () -> Bool in
+                    if stopped { return false }
+                    processValue = child
+                    return true
+                }
+                if !kept { child.terminate(timeout: 2) }
+                return kept
+            }
+            child.terminate(timeout: 2)
+            usleep(100_000)
+        }
+        throw MosquittoBrokerError.didNotStart("not again on port \(port) within \(formatSeconds(timeout)) s: \(log.suffix(400))")
+    }
 
     /// Terminates mosquitto and removes its configuration and log.
     public func stop() {

@@ -19,6 +19,9 @@ extension Local {
         @Option(help: ArgumentHelp("Run the deployment zips in this folder (scripts/package writes .build-lambda) instead of swift build's products.",
                                    discussion: "Each zip is unpacked under <state>/task/<function> and its bootstrap started with its lib/ as LD_LIBRARY_PATH, as Lambda does."))
         var package: String?
+        @Option(help: ArgumentHelp("Where a function's AWS calls go instead of the emulator, as FUNCTION=URL (repeatable): "
+                                   + "the soak's fault proxy.", valueName: "function=url"))
+        var functionEndpoint: [String] = []
 
         func run() throws {
             var signals = sigset_t()
@@ -30,7 +33,7 @@ extension Local {
                                  stateDirectory: state,
                                  code: package.map { .packages($0, tasks: "\(state)/task") }
                                      ?? .buildProducts(siblingExecutable("tessera").dropLastPathComponent()),
-                                 log: { say($0) })
+                                 functionEndpoints: try endpoints(), log: { say($0) })
             say("")
             say("page:     \(up.pageURL)")
             let deviceTopics = up.devicePublishPatterns.map { $0.replacing("%c", with: "<client id>") }
@@ -46,6 +49,18 @@ extension Local {
             sigwait(&signals, &received)
             say("stopping the local stack")
             up.stop()
+        }
+
+        func endpoints() throws -> [String: String] {
+            var result: [String: String] = [:]
+            for pair in functionEndpoint {
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, parts[1].hasPrefix("http://") || parts[1].hasPrefix("https://") else {
+                    throw ValidationError("--function-endpoint takes FUNCTION=URL (piece-storage=http://127.0.0.1:9000), got \(pair)")
+                }
+                result[parts[0]] = parts[1]
+            }
+            return result
         }
     }
 

@@ -92,6 +92,10 @@ struct Send: ParsableCommand {
     @Flag(help: "Send the pieces in random order, one of them twice (IoT rules deliver at least once).")
     var shuffle = false
 
+    @Option(help: ArgumentHelp("Stop after this many pieces are acknowledged, without END, as a device that stops "
+                               + "mid-photo (exit status 3; --resume sends the rest).", valueName: "n"))
+    var stopAfter: Int?
+
     @Flag(help: "No MQTT: deliver to a piece-storage binary through a local Lambda Runtime API (scripts/demo).")
     var direct = false
 
@@ -106,6 +110,7 @@ struct Send: ParsableCommand {
         guard (1...1000).contains(window) else { throw ValidationError("--window must be 1 to 1000, got \(window)") }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
         guard (0...65535).contains(keepAlive) else { throw ValidationError("--keep-alive must be 0 to 65535") }
+        if let stopAfter, stopAfter < 1 || direct { throw ValidationError("--stop-after takes a positive count, and goes with --broker") }
         let levels = topicPrefix.split(separator: "/", omittingEmptySubsequences: false)
         guard !topicPrefix.isEmpty, !levels.contains(where: \.isEmpty), !topicPrefix.contains("+"), !topicPrefix.contains("#") else {
             throw ValidationError("--topic-prefix must be topic levels without wildcards or empty levels (like "
@@ -236,7 +241,16 @@ struct Send: ParsableCommand {
         // at most a tenth of the time (a state of many pieces takes longer to write).
         var lastSave = monotonicNanoseconds(), saveCost: UInt64 = 0, savedCount = acknowledgedBefore.count
         do {
-            for index in order {
+            for (position, index) in order.enumerated() {
+                if let stopAfter, position >= stopAfter {
+                    try client.waitForAcknowledgements(timeout: timeout)
+                    try saveState(&saved, acks, statePath)
+                    let (pieces, done) = acks.snapshot()
+                    progress.endLine(pieces: pieces, bytes: done)
+                    say("stopped after \(stopAfter) pieces as asked (--stop-after): \(pieces) of \(total) acknowledged, no END; "
+                        + "the state is in \(statePath)")
+                    throw ExitCode(3)
+                }
                 try client.publishWindowed(topic: topic, payload: Array(piece(index).json.utf8), qos: 1,
                                            timeout: timeout) { acks.acknowledge(index) }
                 let (pieces, done) = acks.snapshot()

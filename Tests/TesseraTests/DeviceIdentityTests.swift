@@ -68,6 +68,8 @@ struct DeviceIdentityTests {
         let refusal = "[iot-rule] piece-storage failed: Tessera.InvalidEvent: "
             + MalformedPieceEvents.impersonation(machineId: "cam-b", thing: "cam-a")
         #expect(try Self.eventually(30) { try !items("cam-a/own").isEmpty }, "cam-a's own piece was not stored:\n\(lines.all.joined(separator: "\n"))")
+        // Each refusal is a function error, which Lambda retries twice more for an asynchronous event, a
+        // minute and two later (under the same request id): only the first attempts fall within the test.
         #expect(Self.eventually(30) { lines.all.filter { $0 == refusal }.count == 2 }, "\(lines.all.joined(separator: "\n"))")
         // Bounded wait for anything late: the broker forwards one connection's messages in order, so (1)
         // would have reached the rules before (3) did; 2 s more for piece-storage's four instances.

@@ -15,6 +15,16 @@ public struct LocalFunction: Sendable {
     public var iotTopics: [String] { iotRules.map(\.topicFilter) }
     /// Whether an HTTP API routes to it.
     public let servesHTTP: Bool
+    /// `ReservedConcurrentExecutions`: at most this many instances at once (nil: no reservation).
+    public var reservedConcurrency: Int? = nil
+    /// `EventInvokeConfig.MaximumRetryAttempts`: how often Lambda retries a failed asynchronous event (AWS: 2).
+    public var asyncRetries = 2
+    /// The queue (URL) `EventInvokeConfig`'s `OnFailure` destination names, if one does.
+    public var onFailureQueue: String? = nil
+
+    /// How many instances the local stack runs: the reserved concurrency, at most `cap` (a small machine
+    /// runs a few processes, not the account's thousand), at least one.
+    public func instances(cap: Int) -> Int { max(1, min(cap, reservedConcurrency ?? cap)) }
 
     /// Every `AWS::Serverless::Function`, with `ids` (from `LocalResources.provision`) for its `Ref`s.
     public static func all(in template: LocalTemplate, ids: [String: String]) throws -> [LocalFunction] {
@@ -56,11 +66,28 @@ public struct LocalFunction: Sendable {
                 if invokes, let parsed = try rule(payload, topicRule.logicalId, template, ids) { rules.append(parsed) }
             }
             let globals = 128
-            return LocalFunction(
+            var local = LocalFunction(
                 logicalId: function.logicalId, executable: executableName(function.logicalId), environment: environment,
                 memoryMB: Int(try function.properties["MemorySize"].map { try template.string($0, identifiers: ids) } ?? "") ?? globals,
                 timeoutSeconds: Int(try function.properties["Timeout"].map { try template.string($0, identifiers: ids) } ?? "") ?? 3,
                 queues: queues, iotRules: rules, servesHTTP: http)
+            // `!If [Has..., !Ref X, !Ref AWS::NoValue]` resolves to nothing when no concurrency is reserved.
+            if let reserved = function.properties["ReservedConcurrentExecutions"],
+               let text = try? template.string(reserved, identifiers: ids), let value = Int(text), value > 0 {
+                local.reservedConcurrency = value
+            }
+            let invokeConfig = function.properties["EventInvokeConfig"]
+            if let retries = invokeConfig?["MaximumRetryAttempts"], let value = Int(try template.string(retries, identifiers: ids)) {
+                local.asyncRetries = value
+            }
+            if let destination = invokeConfig?["DestinationConfig"]?["OnFailure"]?["Destination"],
+               let arn = try? template.string(destination, identifiers: ids),
+               let queue = template.resources(ofType: "AWS::SQS::Queue").first(where: {
+                   (try? template.attribute($0.logicalId, "Arn", ids)) == arn
+               }) {
+                local.onFailureQueue = ids[queue.logicalId]
+            }
+            return local
         }
     }
 

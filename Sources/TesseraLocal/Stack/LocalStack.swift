@@ -6,14 +6,23 @@ import TesseraSupport
 /// behind its own local Runtime API, SQS event source mappings polling their queues (batch size,
 /// partial batch responses; the queues' redrive policies move what keeps failing), the HTTP API's
 /// function behind the local endpoint, and IoT rule deliveries (`deliverIoT`) invoking their function
-/// once per message, asynchronously.
+/// once per message, asynchronously. Like Lambda, each function runs as several instances where its
+/// reserved concurrency allows, an instance whose process exits or is killed is replaced, and the event
+/// it held fails: an asynchronous one is retried (`EventInvokeConfig`), an SQS batch comes back after
+/// its visibility timeout.
 public final class LocalStack: @unchecked Sendable {
     public let functions: [LocalFunction]
     public private(set) var gateway: LocalAPIGateway?
     private var runtimes: [String: LocalRuntimeAPI] = [:]
-    private var processes: [(name: String, process: ChildProcess)] = []
-    /// Request ids of IoT deliveries not yet looked at, by function.
-    private var iotPending: [String: [String]] = [:]
+    private var instances: [Instance] = []
+    /// Asynchronous events (IoT rule deliveries) waiting for their outcome, by request id.
+    private var asyncEvents: [String: AsyncEvent] = [:]
+    /// Asynchronous events waiting out their retry delay.
+    private var retryQueue: [(due: UInt64, event: AsyncEvent)] = []
+    private var environments: [String: [String: String]] = [:]
+    private let asyncRetryDelays: [Double]
+    private var code: FunctionCode = .buildProducts(".")
+    private var sqsForDestinations: AWSConfig?
     private let state = ConditionLock()
     private var stopped = false
     private var workers = 0
@@ -21,17 +30,22 @@ public final class LocalStack: @unchecked Sendable {
 
     /// Starts every function from `code` (prepared) with `environment` (the emulator's variables) plus its
     /// own; `logDirectory` gets `<executable>.log` each, whose lines `log` receives as `[name] line`.
-    /// A function an IoT rule invokes runs as `iotInstances` processes, as Lambda scales asynchronous
-    /// invocations out: so END can overtake the last piece here as on AWS (picture-processor then looks
-    /// again within seconds).
+    /// Each function runs as `function.instances(cap: maxInstances)` processes, as Lambda scales out up to
+    /// the reserved concurrency: so END can overtake the last piece here as on AWS (picture-processor then
+    /// looks again within seconds). `functionEnvironment` adds to a function's variables by executable
+    /// name (the soak points their `AWS_ENDPOINT_URL` at its fault proxy; the stack's own calls go straight).
+    /// A failed asynchronous event is retried after `asyncRetryDelays`: Lambda waits about 1 and 2 minutes, which
+    /// matters (a claim's lease, a throttled table may take that long to clear); tests shorten them.
     public init(functions: [LocalFunction], code: FunctionCode, environment: [String: String], apiPort: UInt16 = 0,
                 apiAccess: LocalAPIGateway.Access,
-                logDirectory: String, iotInstances: Int = 4, log: @escaping @Sendable (String) -> Void) throws {
+                logDirectory: String, maxInstances: Int = 4, functionEnvironment: [String: [String: String]] = [:],
+                asyncRetryDelays: [Double] = [60, 120], log: @escaping @Sendable (String) -> Void) throws {
         self.functions = functions
         self.log = log
+        self.asyncRetryDelays = asyncRetryDelays
         do {
             try start(code: code, environment: environment, apiPort: apiPort, apiAccess: apiAccess,
-                      logDirectory: logDirectory, iotInstances: iotInstances)
+                      logDirectory: logDirectory, maxInstances: maxInstances, functionEnvironment: functionEnvironment)
         } catch {
             // Whatever started before the failure stops with it.
             stop()
@@ -41,8 +55,10 @@ public final class LocalStack: @unchecked Sendable {
 
     private func start(code: FunctionCode, environment: [String: String], apiPort: UInt16, apiAccess: LocalAPIGateway.Access,
                        logDirectory: String,
-                       iotInstances: Int) throws {
+                       maxInstances: Int, functionEnvironment: [String: [String: String]]) throws {
         let aws = try AWSConfig.fromEnvironment(Environment(environment))
+        self.code = code
+        sqsForDestinations = aws
         for function in functions {
             let (binary, codeEnvironment) = code.command(function.executable)
             guard access(binary, X_OK) == 0 else {
@@ -53,18 +69,21 @@ public final class LocalStack: @unchecked Sendable {
                 invocationTimeoutMs: function.timeoutSeconds * 1000)
             runtimes[function.logicalId] = runtime
             var env = environment.merging(function.environment) { _, own in own }.merging(codeEnvironment) { _, code in code }
-            env["AWS_LAMBDA_RUNTIME_API"] = runtime.endpoint
+            env.merge(functionEnvironment[function.executable] ?? [:]) { _, given in given }
             env["AWS_LAMBDA_FUNCTION_NAME"] = function.executable
             env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = String(function.memoryMB)
             env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
-            let logPath = "\(logDirectory)/\(function.executable).log"
-            unlink(logPath)
-            for instance in 0..<(function.iotTopics.isEmpty ? 1 : max(1, iotInstances)) {
-                let process = try ChildProcess([binary], environment: env, logPath: logPath)
-                state.withLock { processes.append((function.executable + (instance > 0 ? " #\(instance + 1)" : ""), process)) }
+            env["_TESSERA_LOG_PATH"] = "\(logDirectory)/\(function.executable).log"
+            unlink(env["_TESSERA_LOG_PATH"]!)
+            environments[function.logicalId] = env
+            runtime.onOutcome { [weak self] id, outcome, milliseconds in
+                self?.finished(function, id: id, outcome: outcome, milliseconds: milliseconds)
             }
-            follow(logPath, as: function.executable)
-            for queue in function.queues {
+            let count = function.instances(cap: maxInstances)
+            for _ in 0..<count { try startInstance(of: function) }
+            follow(env["_TESSERA_LOG_PATH"]!, as: function.executable)
+            // As Lambda's SQS pollers scale up to the function's concurrency: a poller per instance and queue.
+            for queue in function.queues { for _ in 0..<count {
                 work { [self] in
                     // A client a thread: one libcurl handle must not serve two threads.
                     let mapping = EventSourceMapping(queueURL: queue.url, sqs: SQSClient(aws: AWSClient(config: aws)),
@@ -74,20 +93,142 @@ public final class LocalStack: @unchecked Sendable {
                             let poll = try mapping.poll(waitSeconds: 1, timeout: Double(function.timeoutSeconds) + 5)
                             if poll.received > 0 {
                                 log("[event-source] \(queue.url.split(separator: "/").last ?? ""): \(poll.received) message(s) "
-                                    + "to \(function.executable), \(poll.failed.count) returned to the queue")
+                                    + "to \(function.executable), \(poll.failed.count) returned to the queue"
+                                    + (poll.redelivered > 0 ? ", \(poll.redelivered) redelivered" : ""))
                             }
                         } catch {
                             sleepSeconds(0.5)  // the emulator stopping ends the stack; until then, poll again
                         }
                     }
                 }
-            }
-            if !function.iotTopics.isEmpty { reportIoTOutcomes(of: function, runtime) }
+            } }
             if function.servesHTTP, gateway == nil {
                 gateway = try LocalAPIGateway(runtime: runtime, port: apiPort, access: apiAccess)
             }
         }
         watchProcesses()
+        retryAsynchronousEvents()
+    }
+
+    /// One instance of a function: a process behind its own Runtime API endpoint.
+    private struct Instance {
+        let function: LocalFunction
+        let number: Int
+        let process: ChildProcess
+        var name: String { "\(function.executable) #\(number)" }
+    }
+
+    /// An asynchronous invocation's event, and how many times it was tried.
+    private struct AsyncEvent {
+        let function: LocalFunction
+        let event: [UInt8]
+        var attempts: Int
+        /// The request id of the first attempt, kept by the retries.
+        var id: String? = nil
+    }
+
+    private func startInstance(of function: LocalFunction) throws {
+        guard let runtime = runtimes[function.logicalId], var env = environments[function.logicalId] else { return }
+        let (binary, _) = code.command(function.executable)
+        let (number, endpoint) = try runtime.addInstance()
+        env["AWS_LAMBDA_RUNTIME_API"] = endpoint
+        let logPath = env.removeValue(forKey: "_TESSERA_LOG_PATH")
+        let process = try ChildProcess([binary], environment: env, logPath: logPath)
+        state.withLock { instances.append(Instance(function: function, number: number, process: process)) }
+    }
+
+    /// The pids of the running instances, by executable (what the soak sends SIGKILL to).
+    public var instancePids: [String: [pid_t]] {
+        state.withLock { Dictionary(grouping: instances, by: \.function.executable).mapValues { $0.map(\.process.pid) } }
+    }
+
+    /// How many instances of each function wait for an event now, by executable.
+    public var waitingInstances: [String: Int] {
+        var result: [String: Int] = [:]
+        for function in functions { result[function.executable] = runtimes[function.logicalId]?.waitingInstances ?? 0 }
+        return result
+    }
+
+    /// How many events each function's instances hold now (taken, not yet answered), by executable.
+    public var heldEvents: [String: Int] {
+        let all = state.withLock { instances }
+        var held: [String: Int] = [:]
+        for instance in all {
+            held[instance.function.executable, default: 0] += runtimes[instance.function.logicalId]?.events(heldBy: instance.number).count ?? 0
+        }
+        return held
+    }
+
+    /// Lambda's REPORT line for every invocation, then, for an asynchronous one that failed, its retry
+    /// (after a delay) or, once retries are spent, its `OnFailure` destination.
+    private func finished(_ function: LocalFunction, id: String, outcome: LocalRuntimeAPI.Outcome, milliseconds: Double) {
+        let billed = Int(milliseconds.rounded(.up))
+        var failure = ""
+        if case let .error(type, message, _) = outcome { failure = "\tError: \(type): \(message.prefix(300))" }
+        log("[\(function.executable)] REPORT RequestId: \(id)\tDuration: \(String(format2(milliseconds))) ms\t"
+            + "Billed Duration: \(billed) ms\tMemory Size: \(function.memoryMB) MB\(failure)")
+        guard var event = state.withLock({ asyncEvents.removeValue(forKey: id) }) else { return }
+        guard case let .error(type, message, _) = outcome else { return }
+        log("[iot-rule] \(function.executable) failed: \(type): \(message)")
+        if event.attempts <= function.asyncRetries {
+            let delay = asyncRetryDelays.isEmpty ? 0 : asyncRetryDelays[min(event.attempts - 1, asyncRetryDelays.count - 1)]
+            log("[async] \(function.executable) event \(id) retried in \(String(Int(delay * 1000))) ms "
+                + "(attempt \(event.attempts + 1) of \(function.asyncRetries + 1))")
+            event.attempts += 1
+            event.id = id
+            state.withLock {
+                retryQueue.append((monotonicNanoseconds() + UInt64(delay * 1e9), event))
+                state.broadcast()
+            }
+        } else if let queue = function.onFailureQueue {
+            sendToDestination(queue, function: function, id: id, event: event, type: type, message: message)
+        } else {
+            log("[async] \(function.executable) event \(id) dropped after \(event.attempts) attempts (no OnFailure destination)")
+        }
+    }
+
+    /// Lambda's invocation record, as its SQS OnFailure destination receives it.
+    private func sendToDestination(_ queue: String, function: LocalFunction, id: String, event: AsyncEvent, type: String, message: String) {
+        let arn = "arn:aws:lambda:\(LocalTemplate.region):\(LocalTemplate.accountId):function:\(function.executable)"
+        let record = "{\"version\":\"1.0\",\"timestamp\":\(jsonQuoted(UTCTime(epochMilliseconds: UTCTime.nowMilliseconds()).iso8601)),\"requestContext\":{"
+            + "\"requestId\":\(jsonQuoted(id)),\"functionArn\":\(jsonQuoted(arn + ":$LATEST")),\"condition\":\"RetriesExhausted\","
+            + "\"approximateInvokeCount\":\(event.attempts)},\"requestPayload\":\(String(decoding: event.event, as: UTF8.self)),"
+            + "\"responseContext\":{\"statusCode\":200,\"executedVersion\":\"$LATEST\",\"functionError\":\"Unhandled\"},"
+            + "\"responsePayload\":{\"errorType\":\(jsonQuoted(type)),\"errorMessage\":\(jsonQuoted(message))}}"
+        do {
+            guard let aws = sqsForDestinations else { return }
+            // A client a call: outcomes arrive on the Runtime API's connection threads.
+            _ = try SQSClient(aws: AWSClient(config: aws)).sendMessage(queueURL: queue, body: record)
+            log("[async] \(function.executable) event \(id) failed \(event.attempts) times: sent to its OnFailure queue")
+        } catch {
+            log("[async] \(function.executable) event \(id) failed \(event.attempts) times and its OnFailure queue refused it: \(error)")
+        }
+    }
+
+    /// Puts failed asynchronous events back on their function's queue when their delay is over.
+    private func retryAsynchronousEvents() {
+        work { [self] in
+            while true {
+                let due: [AsyncEvent]? = state.withLock {
+                    _ = state.wait(until: monotonicNanoseconds() + 200_000_000) {
+                        stopped || retryQueue.contains { $0.due <= monotonicNanoseconds() }
+                    }
+                    if stopped { return nil }
+                    let now = monotonicNanoseconds()
+                    let ready = retryQueue.filter { $0.due <= now }.map(\.event)
+                    retryQueue.removeAll { $0.due <= now }
+                    return ready
+                }
+                guard let due else { return }
+                for event in due { invokeAsynchronously(event) }
+            }
+        }
+    }
+
+    private func invokeAsynchronously(_ event: AsyncEvent) {
+        guard let runtime = runtimes[event.function.logicalId] else { return }
+        // Recorded before the event can be taken, so its outcome always finds it.
+        state.withLock { asyncEvents[runtime.enqueue(event.event, id: event.id)] = event }
     }
 
     /// The functions IoT rules invoke for messages on `topic` (MQTT topic filter matching).
@@ -111,46 +252,36 @@ public final class LocalStack: @unchecked Sendable {
                     log("[iot-rule] \(function.executable) not invoked: \(error)")
                     continue
                 }
-                let id = runtime.enqueue(event)
-                state.withLock {
-                    iotPending[function.logicalId, default: []].append(id)
-                    state.broadcast()
-                }
+                _ = runtime
+                invokeAsynchronously(AsyncEvent(function: function, event: event, attempts: 1))
             }
         }
     }
 
-    /// Logs the IoT deliveries that failed, in order.
-    private func reportIoTOutcomes(of function: LocalFunction, _ runtime: LocalRuntimeAPI) {
-        work { [self] in
-            while true {
-                let next: String? = state.withLock {
-                    _ = state.wait(until: monotonicNanoseconds() + 1_000_000_000) { stopped || iotPending[function.logicalId]?.isEmpty == false }
-                    return stopped ? nil : iotPending[function.logicalId]?.isEmpty == false ? iotPending[function.logicalId]!.removeFirst() : ""
-                }
-                guard let id = next else { return }
-                if id.isEmpty { continue }
-                switch runtime.wait(for: id, timeout: Double(function.timeoutSeconds) * 4 + 5) {
-                case let .error(type, message, _)?: log("[iot-rule] \(function.executable) failed: \(type): \(message)")
-                case nil: log("[iot-rule] \(function.executable) did not answer invocation \(id) in time")
-                default: break
-                }
-            }
-        }
-    }
-
-    /// Says when a function's process ends (a crash, a missing library), once.
+    /// Replaces an instance whose process ended, as Lambda starts a new execution environment; the event
+    /// it held fails (`Runtime.ExitError`), so an asynchronous one is retried and an SQS batch returns
+    /// to its queue. An instance still holding an event past the function's timeout is killed, as
+    /// Lambda ends one that timed out (`Sandbox.Timedout`).
     private func watchProcesses() {
         work { [self] in
-            var reported: Set<Int32> = []
             while !isStopped {
-                for (name, process) in state.withLock({ processes }) where !reported.contains(process.pid) {
-                    if let exit = process.waitForExit(timeout: 0) {
-                        reported.insert(process.pid)
-                        if !isStopped { log("[local] \(name) exited with status \(exit.status); its invocations will time out") }
+                for instance in state.withLock({ instances }) {
+                    guard let runtime = runtimes[instance.function.logicalId] else { continue }
+                    if runtime.overdue(instance.number, limitMs: instance.function.timeoutSeconds * 1000) {
+                        log("[local] \(instance.name) timed out after \(instance.function.timeoutSeconds) s: killed")
+                        runtime.instanceEnded(instance.number, errorType: "Sandbox.Timedout",
+                                              message: "Task timed out after \(instance.function.timeoutSeconds).00 seconds")
+                        kill(instance.process.pid, SIGKILL)
                     }
+                    guard let exit = instance.process.waitForExit(timeout: 0), !isStopped else { continue }
+                    let failed = runtime.instanceEnded(instance.number, message: exit.status > 128
+                        ? "Runtime exited with signal \(exit.status - 128)" : "Runtime exited with status \(exit.status)")
+                    state.withLock { instances.removeAll { $0.process.pid == instance.process.pid } }
+                    log("[local] \(instance.name) exited with status \(exit.status)"
+                        + (failed.isEmpty ? "" : " holding \(failed.joined(separator: ", "))") + "; starting another")
+                    do { try startInstance(of: instance.function) } catch { log("[local] cannot replace \(instance.name): \(error)") }
                 }
-                sleepSeconds(1)
+                sleepSeconds(0.1)
             }
         }
     }
@@ -167,7 +298,7 @@ public final class LocalStack: @unchecked Sendable {
         gateway?.stop()
         state.withLock { state.broadcast() }
         _ = state.withLock { state.wait(until: monotonicNanoseconds() + 10_000_000_000) { workers == 0 } }
-        for (_, process) in state.withLock({ processes }) { process.terminate() }
+        for instance in state.withLock({ instances }) { instance.process.terminate() }
         for runtime in runtimes.values { runtime.stop() }
     }
 
@@ -207,4 +338,11 @@ public final class LocalStack: @unchecked Sendable {
 
     /// MQTT topic filter matching: `+` one level, `#` the rest.
     static func matches(filter: String, topic: String) -> Bool { IoTRuleSQL.matches(filter: filter, topic: topic) }
+}
+
+/// Milliseconds with two decimals, as Lambda's REPORT line writes them.
+func format2(_ value: Double) -> String {
+    let hundredths = Int((value * 100).rounded())
+    let fraction = hundredths % 100
+    return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
 }

@@ -27,7 +27,8 @@ public final class LocalUp: @unchecked Sendable {
     private var stopped = false
 
     public init(template path: String, apiPort: UInt16, emulator emulatorPath: String,
-                stateDirectory: String, code: FunctionCode, log: @escaping @Sendable (String) -> Void) throws {
+                stateDirectory: String, code: FunctionCode, functionEndpoints: [String: String] = [:],
+                log: @escaping @Sendable (String) -> Void) throws {
         self.stateDirectory = stateDirectory
         if let pid = Self.runningPid(stateDirectory) {
             throw LocalUpError("the local stack of \(stateDirectory) already runs (process \(pid)): stop it with "
@@ -73,7 +74,8 @@ public final class LocalUp: @unchecked Sendable {
                 demoUser = ("demo", password)
             }
             let stack = try LocalStack(functions: functions, code: code, environment: env,
-                                       apiPort: apiPort, apiAccess: access, logDirectory: "\(stateDirectory)/logs", log: log)
+                                       apiPort: apiPort, apiAccess: access, logDirectory: "\(stateDirectory)/logs",
+                                       functionEnvironment: functionEndpoints.mapValues { ["AWS_ENDPOINT_URL": $0] }, log: log)
             self.stack = stack
             // The devices' IoT policy, enforced: each client publishes only where the policy lets its
             // thing (here: its client id) publish; only the rules' subscriber reads.
@@ -119,10 +121,16 @@ public final class LocalUp: @unchecked Sendable {
         lock.withLock { bridge = client }
     }
 
-    /// Reconnects the bridge when the broker drops it, and says so.
+    /// Restarts the broker when its process ends (as IoT Core stays up, devices just reconnect), and
+    /// reconnects the bridge when the broker drops it, and says so.
     private func watchBridge(log: @escaping @Sendable (String) -> Void) {
         startThread { [weak self] in
             while let self, !lock.withLock({ stopped }) {
+                do {
+                    if try broker?.restartIfExited() == true { log("[local] the MQTT broker exited: started again on \(mqttAddress)") }
+                } catch {
+                    log("[local] the MQTT broker exited and did not start again: \(error)")
+                }
                 if let failure = lock.withLock({ bridge })?.connectionFailure {
                     log("[local] the IoT rules' MQTT connection dropped (\(failure)); reconnecting")
                     lock.withLock { bridge }?.disconnect()
