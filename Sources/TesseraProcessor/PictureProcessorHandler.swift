@@ -59,10 +59,8 @@ public final class PictureProcessorHandler: LambdaHandler {
                     failed.append(record.messageId)
                     switch error {
                     case ReassemblyError.piecesMissing:
-                        // Pieces still on their way (END can overtake the last piece when Lambda runs deliveries
-                        // side by side) are looked for again in 1, 2, 4, 8... s, not after the queue's visibility
-                        // timeout (minutes).
-                        changeVisibility(record, seconds: min(60, 1 << min(record.receiveCount - 1, 6)), aws: aws, log: recordLog)
+                        changeVisibility(record, seconds: Self.lookAgainSeconds(afterAttempt: record.receiveCount),
+                                         aws: aws, log: recordLog)
                     case ReassemblyError.gaveUp:
                         // The last attempt: visible again at once, so the queue's redrive policy moves it to the
                         // dead-letter queue now rather than after the visibility timeout.
@@ -83,6 +81,20 @@ public final class PictureProcessorHandler: LambdaHandler {
             return Array("{}".utf8)
         }
     }
+
+    /// When missing pieces are looked for again. END can overtake the last piece by milliseconds when Lambda
+    /// runs deliveries side by side (2 s), a slow or throttled one by seconds (20 s), and a piece whose
+    /// invocation failed is retried by Lambda 1 and then 2 minutes later (180 s): with the template's five
+    /// receives the last look is 202 s after the first, past both retries, and the fifth receive is spare.
+    static func lookAgainSeconds(afterAttempt attempt: Int) -> Int {
+        let schedule = [2, 20, 180]
+        return attempt >= 1 && attempt <= schedule.count ? schedule[attempt - 1] : 300
+    }
+
+    /// The receive on which missing pieces are given up on: the one before the queue's last, so that an
+    /// attempt that dies giving up (a timeout, a crash) has one more receive to notify before the redrive
+    /// moves the request to the dead-letter queue.
+    static func lastAttempt(maxReceives: Int) -> Int { max(1, maxReceives - 1) }
 
     /// Makes a failed record visible again after `seconds` rather than the queue's visibility timeout.
     private func changeVisibility(_ record: SQSEvent.Record, seconds: Int, aws: AWSClient, log: LambdaLogger) {
@@ -151,24 +163,33 @@ public final class PictureProcessorHandler: LambdaHandler {
             case .stale:
                 return
             case let .incomplete(total, missing):
-                guard receiveCount >= config.reassemblyMaxAttempts else {
+                let last = Self.lastAttempt(maxReceives: config.reassemblyMaxAttempts)
+                guard receiveCount >= last else {
                     throw ReassemblyError.piecesMissing(picture: "\(picture)", missing: PieceRanges.describe(missing),
-                                                        attempt: receiveCount, of: config.reassemblyMaxAttempts)
+                                                        attempt: receiveCount, of: last)
                 }
                 if !markedStalled {
                     // The last attempt: leave a mark so a late piece asks again, then look once more, since
                     // a piece stored before the mark was read has not seen it (the piece side re-reads END
                     // after its write, so one of the two always sees the other).
-                    guard try pieces.markStalled(request) else {
+                    markedStalled = true
+                    if try pieces.markStalled(request) {
+                        started = UTCTime.nowMilliseconds()
+                        outcome = try reassembler.reassemble(request, maxBytes: config.limits.maxInputBytes, endAt: endAt)
+                        continue
+                    }
+                    // Marked already: by a duplicate of this request giving up now, which notifies, or by an
+                    // attempt that died giving up, whose spare receive this is.
+                    guard receiveCount > last else {
                         throw ReassemblyError.gaveUp(picture: "\(picture)", missing: PieceRanges.describe(missing))
                     }
-                    markedStalled = true
-                    started = UTCTime.nowMilliseconds()
-                    outcome = try reassembler.reassemble(request, maxBytes: config.limits.maxInputBytes, endAt: endAt)
-                    continue
                 }
-                try notifier.incomplete(picture, pieces: total, missing: missing, checksumMismatch: false)
-                metrics.add("ReassembliesIncomplete", 1)
+                // Published, then marked: an attempt that dies in between notifies again on the spare receive.
+                if try !pieces.wasNotifiedIncomplete(request) {
+                    try notifier.incomplete(picture, pieces: total, missing: missing, checksumMismatch: false)
+                    try pieces.markNotifiedIncomplete(request)
+                    metrics.add("ReassembliesIncomplete", 1)
+                }
                 throw ReassemblyError.gaveUp(picture: "\(picture)", missing: PieceRanges.describe(missing))
             case .checksumMismatch:
                 if try pieces.markSettled(request, as: "checksum-mismatch") {

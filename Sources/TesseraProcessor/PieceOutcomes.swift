@@ -14,6 +14,18 @@ struct PieceOutcomes {
                  names: ["#stalled": "stalled"], values: [":yes": .bool(true)])
     }
 
+    /// Whether `picture.incomplete` went out for the picture's current END (a late piece that reopens
+    /// it and is still not enough does not notify it again).
+    func wasNotifiedIncomplete(_ request: ReassemblyRequest) throws -> Bool {
+        try db.getItem(table: table, key: key(request), consistentRead: true)?["notifiedIncomplete"]?.boolValue == true
+    }
+
+    /// Records that `picture.incomplete` went out.
+    func markNotifiedIncomplete(_ request: ReassemblyRequest) throws {
+        _ = try mark(request, "SET #notified = :yes", condition: "attribute_exists(#piece)",
+                     names: ["#notified": "notifiedIncomplete"], values: [":yes": .bool(true)])
+    }
+
     /// Records a permanent outcome; true for the one call that recorded it.
     func markSettled(_ request: ReassemblyRequest, as outcome: String) throws -> Bool {
         try mark(request, "SET #settled = :outcome", condition: "attribute_exists(#piece) AND attribute_not_exists(#settled)",
@@ -22,14 +34,16 @@ struct PieceOutcomes {
 
     private func mark(_ request: ReassemblyRequest, _ update: String, condition: String, names: [String: String],
                       values: Item) throws -> Bool {
-        let key: Item = ["pictureId": .s(PieceStore.pictureId(machineId: request.machineId, label: request.label)),
-                         "piece": .number(0)]
         do {
-            try db.updateItem(table: table, key: key, update: .init(update, names: names.merging(["#piece": "piece"]) { a, _ in a },
+            try db.updateItem(table: table, key: key(request), update: .init(update, names: names.merging(["#piece": "piece"]) { a, _ in a },
                                                                     values: values), condition: condition)
             return true
         } catch let error as AWSError where error.code == "ConditionalCheckFailedException" {
             return false
         }
+    }
+
+    private func key(_ request: ReassemblyRequest) -> Item {
+        ["pictureId": .s(PieceStore.pictureId(machineId: request.machineId, label: request.label)), "piece": .number(0)]
     }
 }

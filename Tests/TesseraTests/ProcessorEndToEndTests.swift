@@ -4,6 +4,8 @@ import TesseraAWS
 import TesseraEvents
 import TesseraImaging
 import TesseraLocal
+import TesseraPictures
+@testable import TesseraProcessor
 import TesseraSupport
 
 /// picture-processor and piece-storage as Lambda runs them, against the emulator with signature
@@ -72,7 +74,8 @@ import TesseraSupport
         let first = try h.poll(h.reassemblyQueue)
         #expect(first.received == 1 && first.failed.count == 1, "incomplete must go back to the queue")
         _ = h.deliver(last)
-        sleep(1)
+        // Looked at again after the first delay, not the queue's 360 s (the visibility change works).
+        sleep(UInt32(PictureProcessorHandler.lookAgainSeconds(afterAttempt: 1)))
         try h.drain(h.reassemblyQueue)
         #expect(try h.s3.headObject(bucket: h.originals, key: "cam-7/late.jpg")?.size == Self.photo.count, "\(h.logs)")
         #expect(try h.pieceRows("cam-7/late").isEmpty)
@@ -102,6 +105,38 @@ import TesseraSupport
         #expect(ObservedLog.total(lines, "ReassembliesIncomplete") == 1, "\(h.processor.log)")
         #expect(ObservedLog.total(lines, "ReassembliesComplete") == nil)
         #expect(ObservedLog.picturesLines(h.processor.log, "cam-7/gappy") >= 4, "\(h.processor.log)")
+    }
+
+    /// The attempt that gives up dies after marking the picture stalled and before notifying (a timeout,
+    /// an instance killed): the queue's spare receive notifies, once, and a further copy does not.
+    @Test func anIncompletePictureWhoseLastAttemptDiedIsNotifiedOnItsSpareReceive() throws {
+        let h = try PipelineHarness(maxAttempts: 5)
+        defer { h.stop() }
+        var messages = pieces("orphan", size: 5_000)
+        let end = messages.removeLast()
+        messages.remove(at: 1)  // piece 2
+        for message in messages + [end] { _ = h.deliver(message) }
+        let pictureId = PieceStore.pictureId(machineId: "cam-7", label: "orphan")
+        try h.db.updateItem(table: h.piecesTable, key: ["pictureId": .s(pictureId), "piece": .number(0)],
+                            update: .init("SET #s = :yes", names: ["#s": "stalled"], values: [":yes": .bool(true)]))
+        let sha = try #require((try JSONSerialization.jsonObject(with: Data(end.utf8)) as? [String: Any])?["sha256"] as? String)
+        let request = "{\"machine_id\":\"cam-7\",\"label\":\"orphan\",\"pieces\":\(messages.count + 1),\"sha256\":\"\(sha)\"}"
+        #expect(PictureProcessorHandler.lastAttempt(maxReceives: 5) == 4)
+        for _ in 0..<2 {
+            let outcome = h.processorAPI.invoke(sqsEvent([request], receiveCount: 5), timeout: 60)
+            #expect(outcome == .response(Array(#"{"batchItemFailures":[{"itemIdentifier":"m-0"}]}"#.utf8)), "\(h.logs)")
+        }
+        let incomplete = events(try h.notifications(), "picture.incomplete")
+        #expect(incomplete.count == 1, "\(h.logs)")
+        #expect(incomplete.first?["missing"] as? [String] == ["2"])
+    }
+
+    @Test func lookingAgainCoversLambdasRetriesOfAFailedPiece() {
+        let looks = (1...3).map { PictureProcessorHandler.lookAgainSeconds(afterAttempt: $0) }
+        #expect(looks.first == 2, "END overtaking its last piece is looked at again within seconds")
+        #expect(looks.reduce(0, +) > 180, "the last look comes after Lambda's retries, 1 and 2 minutes apart")
+        #expect(PictureProcessorHandler.lookAgainSeconds(afterAttempt: 9) < 360, "within the queue's visibility timeout")
+        #expect(PictureProcessorHandler.lastAttempt(maxReceives: 1) == 1)
     }
 
     @Test func aLatePieceCompletesAPictureGivenUpOn() throws {
@@ -146,10 +181,11 @@ import TesseraSupport
         for message in b.dropFirst() { _ = h.deliver(message) }
         let aRequest = #"{"machine_id":"cam-7","label":"latest","pieces":\#(a.count - 1)}"#
         try h.sqs.sendMessage(queueURL: h.reassemblyQueue, body: aRequest)
-        for _ in 0..<2 { try h.poll(h.reassemblyQueue); sleep(1) }
+        let lookAgain = UInt32(PictureProcessorHandler.lookAgainSeconds(afterAttempt: 1))
+        for _ in 0..<2 { try h.poll(h.reassemblyQueue); sleep(lookAgain) }
         #expect(try h.pieceRows("cam-7/latest").count == b.count - 1, "B's pieces and END must all still be there")
         _ = h.deliver(b[0])
-        sleep(1)
+        sleep(lookAgain)
         try h.drain(h.reassemblyQueue)
         #expect(try h.s3.getObject(bucket: h.originals, key: "cam-7/latest.jpg", maxBytes: 1 << 20).bytes == other,
                 "\(h.logs)")
@@ -233,10 +269,10 @@ import TesseraSupport
             + (sequencer.map { ",\"sequencer\":\"\($0)\"" } ?? "") + "}}}]}"
     }
 
-    func sqsEvent(_ bodies: [String]) -> [UInt8] {
+    func sqsEvent(_ bodies: [String], receiveCount: Int = 1) -> [UInt8] {
         let records = bodies.enumerated().map { index, body in
             "{\"messageId\":\"m-\(index)\",\"receiptHandle\":\"r\",\"body\":\(jsonQuoted(body)),"
-                + "\"attributes\":{\"ApproximateReceiveCount\":\"1\"},\"eventSource\":\"aws:sqs\"}"
+                + "\"attributes\":{\"ApproximateReceiveCount\":\"\(receiveCount)\"},\"eventSource\":\"aws:sqs\"}"
         }
         return Array("{\"Records\":[\(records.joined(separator: ","))]}".utf8)
     }
