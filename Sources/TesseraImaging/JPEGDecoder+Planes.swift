@@ -127,7 +127,8 @@ extension JPEGDecoder {
             throw ImagingError.tooMuchMemory(
                 needed: bytes, limit: limits.maxDecodeBytes,
                 reason: "the smallest decode of this \(info.width)x\(info.height) JPEG that covers \(target.width)x"
-                    + "\(target.height) is \(width)x\(height) (DCT scale \(factor.num)/\(factor.denom), maxDecodeBytes)")
+                    + "\(target.height) is \(width)x\(height) (DCT scale \(factor.num)/\(factor.denom), maxDecodeBytes)"
+                    + ImageLimits.neededFunction { $0.maxDecodeBytes >= bytes })
         }
         let sizes = YUVPlanes.planeSizes(width: width, height: height, subsampling: subsampling)
         func room(_ index: Int) -> [UInt8] {

@@ -72,6 +72,27 @@ public final class RenditionRenderer {
                                                   total: outputPixels, limit: options.limits.maxOutputPixels)
             }
         }
+        // What the renditions hold, counted before any pixel exists: once the decode is freed, their
+        // planes or pixels, upright copies and JPEGs; while they are resized, the decode and their planes.
+        let planesPath = JPEGDecoder.decodesToPlanes(info)
+        let gray = info.components == 1
+        let perPixel = ImageLimits.outputBytesPerPixel(planes: planesPath, subsampling: options.subsampling, gray: gray)
+        let outputBytes = Int((Double(outputPixels) * perPixel).rounded(.up))
+        guard outputBytes <= options.limits.maxOutputBytes else {
+            throw ImagingError.tooMuchMemory(
+                needed: outputBytes, limit: options.limits.maxOutputBytes,
+                reason: "the renditions (\(outputPixels) pixels) hold up to \(perPixel) bytes a pixel while encoded "
+                    + "(maxOutputBytes)" + ImageLimits.neededFunction { $0.maxOutputBytes >= outputBytes })
+        }
+        var limits = options.limits
+        if planesPath {
+            let gray = Int32(TJSAMP_GRAY.rawValue)
+            let planeBytes = targets.reduce(0) {
+                $0 + YUVPlanes.bytes(width: $1.width, height: $1.height,
+                                     subsampling: info.components == 1 ? gray : options.subsampling.turboJPEG)
+            }
+            limits.maxDecodeBytes = min(limits.maxDecodeBytes, max(0, limits.maxOutputBytes - planeBytes))
+        }
         // Sizes in the stored orientation, which is what the decoder and resampler see.
         let stored = targets.map { info.orientation >= 5 ? (width: $0.height, height: $0.width) : $0 }
         let sources = Self.plan(stored)
@@ -83,7 +104,7 @@ public final class RenditionRenderer {
             }
             let direct = stored.indices.filter { sources[$0] == nil }.map { stored[$0] }
             if let planes = try decoder.decodePlanes(jpeg, info: info, targets: direct, margin: options.qualityMargin,
-                                                     forcedScale: options.forcedScale, limits: options.limits) {
+                                                     forcedScale: options.forcedScale, limits: limits) {
                 return try renderPlanes(planes, jpeg: jpeg, info: info, specs: specs, targets: targets, stored: stored,
                                         sources: sources, options: options)
             }
@@ -142,7 +163,7 @@ public final class RenditionRenderer {
         defer { resampler.releaseLargeScratch() }
         for index in Self.largestFirst(stored) {
             let size = stored[index], display = targets[index]
-            let source: (image: YUVPlanes, extent: (width: Double, height: Double))
+            var source: (image: YUVPlanes, extent: (width: Double, height: Double))
             let how: String
             if let from = sources[index], let planes = made[from] {
                 source = planes
@@ -181,6 +202,7 @@ public final class RenditionRenderer {
             // The decode goes as soon as no rendition still to make needs it, the planes once no
             // smaller one is made from them.
             if !sources.indices.contains(where: { $0 != index && sources[$0] == nil && renditions[$0] == nil }) { decoded = nil }
+            source.image.planes = []  // its last reference, when the decode went: freed before the encode
             if sources.contains(index) {
                 made[index] = (YUVPlanes(planes: storedPlanes, width: size.width, height: size.height, subsampling: output),
                                (Double(size.width), Double(size.height)))
