@@ -122,6 +122,7 @@ struct ImagingPlanesTests {
         let info = try JPEGInspector.inspect(jpeg)
         #expect(info.subsampling == "4:2:0" && !info.isMultiScan && jpeg.count <= 20_000_000, "\(jpeg.count) bytes")
         let run = try Self.resizeAt128(jpeg)
+        print("tessera resize --memory 128, 50 MP baseline 4:2:0 of \(jpeg.count) bytes: exit \(run.status), peak \(run.peakKiB) KiB")
         #expect(run.status == 0, "\(run.log)")
         #expect(run.log.contains("4330x2885") && run.log.contains("256x171"), "\(run.log)")
         #expect(run.log.contains("YUV planes (4:2:0 to 4:2:0): decoded at"), "\(run.log)")
@@ -141,6 +142,7 @@ struct ImagingPlanesTests {
         let jpeg = [UInt8](try Data(contentsOf: progressive))
         #expect(try JPEGInspector.inspect(jpeg).isProgressive)
         let made = try Self.resizeAt128(jpeg)
+        print("tessera resize --memory 128, 12 MP progressive 4:2:0 of \(jpeg.count) bytes: exit \(made.status), peak \(made.peakKiB) KiB")
         #expect(made.status == 0 && made.log.contains("2000x1500"), "\(made.log)")
         #expect(made.peakKiB > 0 && made.peakKiB < 120 << 10, "peak \(made.peakKiB) KiB at --memory 128: \(made.log)")
     }
