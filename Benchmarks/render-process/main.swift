@@ -6,8 +6,9 @@ import TesseraImaging
 // scripts/bench-resize to time from exec to exit beside the plain libturbojpeg C program. It links
 // only TesseraImaging, as the processor's imaging does; the `tessera` CLI also carries the local
 // stack (YAML, Foundation), whose loading would be timed instead.
-//   render-process IN.jpg OUT-PREFIX   -> OUT-PREFIX-half.jpg, OUT-PREFIX-thumb.jpg; prints
-//   "<in-process ms> <peak KiB>" (VmHWM).
+//   render-process IN.jpg OUT-PREFIX [MEMORY-MB]  -> OUT-PREFIX-half.jpg, OUT-PREFIX-thumb.jpg; prints
+//   "<in-process ms> <peak KiB>" (VmHWM), then how each rendition was made. The limits are those of a
+//   function of MEMORY-MB (default 1024).
 
 func fail(_ message: String) -> Never {
     _ = "render-process: \(message)\n".withCString { write(2, $0, strlen($0)) }
@@ -44,17 +45,24 @@ func peakKiB() -> Int {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count == 3 else { fail("usage: render-process IN.jpg OUT-PREFIX") }
+guard arguments.count == 3 || arguments.count == 4, let memory = Int(arguments.count == 4 ? arguments[3] : "1024") else {
+    fail("usage: render-process IN.jpg OUT-PREFIX [MEMORY-MB]")
+}
+var how: [String] = []
 var start = timespec()
 clock_gettime(CLOCK_MONOTONIC, &start)
 guard let jpeg = read(arguments[1]) else { fail("cannot read \(arguments[1])") }
 do {
     let specs = [try RenditionSpec("50%"), try RenditionSpec("fit:256x256")]
-    let made = try RenditionRenderer().render(jpeg, specs: specs,
-                                              options: RenderOptions(limits: ImageLimits.forMemory(megabytes: 1024)))
+    // Variants for measurements: a forced DCT scale (eighths), each rendition decoded on its own.
+    var options = RenderOptions(limits: ImageLimits.forMemory(megabytes: memory))
+    options.forcedScale = getenv("RENDER_SCALE").flatMap { Int(String(cString: $0)) }
+    options.chainRenditions = getenv("RENDER_NO_CHAIN") == nil
+    let made = try RenditionRenderer().render(jpeg, specs: specs, options: options)
     for (name, rendition) in zip(["half", "thumb"], made) where !save("\(arguments[2])-\(name).jpg", rendition.jpeg) {
         fail("cannot write \(arguments[2])-\(name).jpg")
     }
+    how = zip(["half", "thumb"], made).map { "\($0): \($1.made)" }
 } catch let error as ImagingError {
     fail("\(arguments[1]): \(error.errorType): \(error)")
 }
@@ -62,3 +70,4 @@ var end = timespec()
 clock_gettime(CLOCK_MONOTONIC, &end)
 let ms = Double(end.tv_sec - start.tv_sec) * 1e3 + Double(end.tv_nsec - start.tv_nsec) / 1e6
 print("\(Double(Int(ms * 1000)) / 1000) \(peakKiB())")
+for line in how { print(line) }

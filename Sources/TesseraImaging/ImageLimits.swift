@@ -19,9 +19,12 @@ public struct ImageLimits: Sendable, Equatable {
     /// `maxDecodeBytes`, which it adds to. Default 128 MiB.
     public var maxCoefficientBytes: Int
     /// Largest rendition, in pixels (the renditions of one call together, since they are returned
-    /// together): its pixels, their upright copy and its encoding are held at once, on top of the
-    /// decoded picture. Default 16 MP (4096x4096).
+    /// together). Default 16 MP (4096x4096).
     public var maxOutputPixels: Int
+    /// Most bytes the renditions of one call hold (`outputBytesPerPixel`: their resized pixels or
+    /// planes, upright copies, and JPEG at its worst), once the decode is freed; while they are
+    /// resized, the decode and their planes or pixels together. Default 176 MiB (16 MP at 11 bytes).
+    public var maxOutputBytes: Int
     /// Largest ICC profile carried to renditions; a larger one is dropped with a note. Default
     /// 1 MiB (real display and camera profiles are 0.5-60 KB; print profiles reach a few hundred KB).
     public var maxICCBytes: Int
@@ -35,12 +38,13 @@ public struct ImageLimits: Sendable, Equatable {
 
     public init(maxPixels: Int = 50_000_000, maxInputBytes: Int = 64 << 20, maxDecodeBytes: Int = 32 << 20,
                 maxCoefficientBytes: Int = 128 << 20, maxOutputPixels: Int = 16 << 20, maxICCBytes: Int = 1 << 20,
-                maxScans: Int = 100) {
+                maxScans: Int = 100, maxOutputBytes: Int = (16 << 20) * 11) {
         self.maxPixels = maxPixels
         self.maxInputBytes = maxInputBytes
         self.maxDecodeBytes = maxDecodeBytes
         self.maxCoefficientBytes = maxCoefficientBytes
         self.maxOutputPixels = maxOutputPixels
+        self.maxOutputBytes = maxOutputBytes
         self.maxICCBytes = maxICCBytes
         self.maxScans = maxScans
     }

@@ -3,7 +3,7 @@ import TesseraSupport
 
 /// Decodes JPEGs through TurboJPEG, shrinking on load with the decoder's DCT scaling (M/8 factors).
 public final class JPEGDecoder {
-    private var handle: tjhandle
+    var handle: tjhandle
 
     public init() throws {
         guard let handle = tjInitDecompress() else { throw ImagingError.codec(turboJPEGError()) }
@@ -146,36 +146,51 @@ public final class JPEGDecoder {
             throw ImagingError.tooMuchMemory(
                 needed: bytes, limit: limits.maxDecodeBytes,
                 reason: "the smallest decode of this \(info.width)x\(info.height) JPEG that covers \(target.width)x"
-                    + "\(target.height) is \(width)x\(height) (DCT scale \(factor.num)/\(factor.denom), maxDecodeBytes)")
+                    + "\(target.height) is \(width)x\(height) (DCT scale \(factor.num)/\(factor.denom), maxDecodeBytes)"
+                    + ImageLimits.neededFunction { $0.maxDecodeBytes >= bytes })
         }
         var pixels = [UInt8](unsafeUninitializedCapacity: width * height * channels) { _, count in
             count = width * height * channels
         }
+        let warnings = try run(jpeg, info) { handle, source in
+            pixels.withUnsafeMutableBufferPointer { target in
+                tjDecompress2(handle, source, UInt(jpeg.count), target.baseAddress, Int32(width), 0, Int32(height),
+                              pixelFormat, 0)
+            }
+        }
+        var buffer = PixelBuffer(width: width, height: height, channels: channels, pixels: pixels)
+        if isCMYK { ColorConversion.cmykToRGB(&buffer, inverted: info.hasAdobeMarker) }
+        let extent = (Double(info.width * factor.num) / Double(factor.denom),
+                      Double(info.height * factor.num) / Double(factor.denom))
+        return Scaled(pixels: buffer, extent: extent, warnings: warnings)
+    }
+
+    /// Reads the header, checks it is the inspector's, and runs `decompress`, telling libjpeg's accepted
+    /// warnings (returned) from its errors (thrown); after a failure the handle is replaced.
+    func run(_ jpeg: [UInt8], _ info: JPEGInfo,
+                     _ decompress: (tjhandle, UnsafeMutablePointer<UInt8>) -> Int32) throws -> [String] {
         // -1 is an error or only warnings (the picture whole): told apart below, after each call.
         var warnings: [String] = []
         var failure: (status: Int32, message: String)?
         jpeg.withUnsafeBufferPointer { source in
-            pixels.withUnsafeMutableBufferPointer { target in
-                var headerWidth: Int32 = 0, headerHeight: Int32 = 0, subsampling: Int32 = 0
-                let source = UnsafeMutablePointer(mutating: source.baseAddress!)
-                let header = tjDecompressHeader2(handle, source, UInt(jpeg.count), &headerWidth, &headerHeight, &subsampling)
-                if header != 0 {
-                    let message = turboJPEGError(handle)
-                    guard let warning = acceptedWarning(message, info) else { failure = (-2, message); return }
-                    warnings.append(warning)
-                }
-                // The budget was computed from the inspector's reading of the header: it must be libjpeg's.
-                guard Int(headerWidth) == info.width, Int(headerHeight) == info.height else {
-                    failure = (-3, "")
-                    return
-                }
-                if tjDecompress2(handle, source, UInt(jpeg.count), target.baseAddress, Int32(width), 0,
-                                 Int32(height), pixelFormat, 0) != 0 {
-                    let message = turboJPEGError(handle)
-                    // The header's warning comes again first (TurboJPEG keeps the first warning's message).
-                    guard let warning = acceptedWarning(message, info) else { failure = (-1, message); return }
-                    if !warnings.contains(warning) { warnings.append(warning) }
-                }
+            var headerWidth: Int32 = 0, headerHeight: Int32 = 0, subsampling: Int32 = 0
+            let source = UnsafeMutablePointer(mutating: source.baseAddress!)
+            let header = tjDecompressHeader2(handle, source, UInt(jpeg.count), &headerWidth, &headerHeight, &subsampling)
+            if header != 0 {
+                let message = turboJPEGError(handle)
+                guard let warning = acceptedWarning(message, info) else { failure = (-2, message); return }
+                warnings.append(warning)
+            }
+            // The budget was computed from the inspector's reading of the header: it must be libjpeg's.
+            guard Int(headerWidth) == info.width, Int(headerHeight) == info.height else {
+                failure = (-3, "")
+                return
+            }
+            if decompress(handle, source) != 0 {
+                let message = turboJPEGError(handle)
+                // The header's warning comes again first (TurboJPEG keeps the first warning's message).
+                guard let warning = acceptedWarning(message, info) else { failure = (-1, message); return }
+                if !warnings.contains(warning) { warnings.append(warning) }
             }
         }
         if let (status, message) = failure {
@@ -193,11 +208,7 @@ public final class JPEGDecoder {
             }
             throw status == -2 ? ImagingError.corrupt(message) : ImagingError.codec(message)
         }
-        var buffer = PixelBuffer(width: width, height: height, channels: channels, pixels: pixels)
-        if isCMYK { ColorConversion.cmykToRGB(&buffer, inverted: info.hasAdobeMarker) }
-        let extent = (Double(info.width * factor.num) / Double(factor.denom),
-                      Double(info.height * factor.num) / Double(factor.denom))
-        return Scaled(pixels: buffer, extent: extent, warnings: warnings)
+        return warnings
     }
 
     /// libjpeg's message when it is a warning the picture is rendered with, as "libjpeg: ...", or nil for

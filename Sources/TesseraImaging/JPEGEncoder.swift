@@ -37,20 +37,53 @@ public final class JPEGEncoder {
                        icc: [UInt8]? = nil, exif: [UInt8]? = nil) throws -> [UInt8] {
         let gray = image.channels == 1
         precondition(gray || image.channels == 3, "encode takes gray or RGB pixels")
+        return try write(width: image.width, height: image.height, icc: icc, exif: exif) { output, size in
+            image.pixels.withUnsafeBufferPointer { pixels in
+                tjCompress2(handle, UnsafeMutablePointer(mutating: pixels.baseAddress!), Int32(image.width), 0,
+                            Int32(image.height), Int32(gray ? TJPF_GRAY.rawValue : TJPF_RGB.rawValue), output, size,
+                            gray ? Int32(TJSAMP_GRAY.rawValue) : subsampling.turboJPEG, Int32(min(100, max(1, quality))),
+                            Int32(TJFLAG_NOREALLOC))
+            }
+        }
+    }
+
+    /// A baseline JPEG of `image`'s planes (`tjCompressFromYUVPlanes`), at their own subsampling, with
+    /// `icc` and `exif` as `encode` adds them.
+    public func encode(_ image: YUVPlanes, quality: Int, icc: [UInt8]? = nil, exif: [UInt8]? = nil) throws -> [UInt8] {
+        let sizes = YUVPlanes.planeSizes(width: image.width, height: image.height, subsampling: image.subsampling)
+        precondition(image.planes.count == sizes.count
+                     && zip(image.planes, sizes).allSatisfy { $0.width == $1.width && $0.height >= $1.height },
+                     "planes of TurboJPEG's sizes")
+        let planes = image.planes.map(\.pixels)
+        return try write(width: image.width, height: image.height, icc: icc, exif: exif) { output, size in
+            planes[0].withUnsafeBufferPointer { y in
+                (planes.count == 3 ? planes[1] : []).withUnsafeBufferPointer { cb in
+                    (planes.count == 3 ? planes[2] : []).withUnsafeBufferPointer { cr in
+                        var pointers: [UnsafePointer<UInt8>?] = [y.baseAddress, cb.baseAddress, cr.baseAddress]
+                        return pointers.withUnsafeMutableBufferPointer { list in
+                            tjCompressFromYUVPlanes(handle, list.baseAddress, Int32(image.width), nil, Int32(image.height),
+                                                    image.subsampling, output, size, Int32(min(100, max(1, quality))),
+                                                    Int32(TJFLAG_NOREALLOC))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `compress` into an array reserved at TurboJPEG's worst case, with room for the metadata in front.
+    private func write(width: Int, height: Int, icc: [UInt8]?, exif: [UInt8]?,
+                       _ compress: (UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, UnsafeMutablePointer<UInt>) -> Int32)
+        throws -> [UInt8] {
         let metadata = (exif ?? []) + (icc.map(ICCProfile.segments) ?? [])
-        let bound = Self.worstCaseSize(width: image.width, height: image.height)
+        let bound = Self.worstCaseSize(width: width, height: height)
         var status: Int32 = -1
         let result = [UInt8](unsafeUninitializedCapacity: metadata.count + bound) { buffer, count in
             count = 0
             let start = buffer.baseAddress! + metadata.count
             var output: UnsafeMutablePointer<UInt8>? = start
             var size = UInt(bound)
-            status = image.pixels.withUnsafeBufferPointer { pixels in
-                tjCompress2(handle, UnsafeMutablePointer(mutating: pixels.baseAddress!), Int32(image.width), 0,
-                            Int32(image.height), Int32(gray ? TJPF_GRAY.rawValue : TJPF_RGB.rawValue), &output, &size,
-                            gray ? Int32(TJSAMP_GRAY.rawValue) : subsampling.turboJPEG, Int32(min(100, max(1, quality))),
-                            Int32(TJFLAG_NOREALLOC))
-            }
+            status = compress(&output, &size)
             guard status == 0, output == start, Int(size) <= bound else { return }
             // Metadata goes after SOI and the JFIF APP0 segment that TurboJPEG writes first: those move
             // to the front of the room left for it.

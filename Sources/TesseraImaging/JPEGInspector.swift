@@ -25,7 +25,8 @@ public enum JPEGInspector {
         throw ImagingError.tooMuchMemory(
             needed: info.coefficientBytes, limit: limits.maxCoefficientBytes,
             reason: "a \(layout) \(info.width)x\(info.height) \(info.subsampling) JPEG is decoded from its whole "
-                + "coefficient image whatever the output size (maxCoefficientBytes)")
+                + "coefficient image whatever the output size (maxCoefficientBytes)"
+                + ImageLimits.neededFunction { $0.maxCoefficientBytes >= info.coefficientBytes })
     }
 
     private static func scan(_ b: UnsafeBufferPointer<UInt8>, _ limits: ImageLimits) throws -> JPEGInfo {

@@ -1,3 +1,4 @@
+import CTurboJPEG
 import TesseraSupport
 
 /// How renditions are made.
@@ -10,6 +11,10 @@ public struct RenderOptions: Sendable {
     /// Decode at least this many times the target before the Lanczos filter (within the decode budget);
     /// nil: the margin measured for each DCT scale (`JPEGDecoder.margin(for:)`).
     public var qualityMargin: Double?
+    /// For measurements: the planes path decodes at this many eighths whatever the rule says (nil: the rule).
+    public var forcedScale: Int?
+    /// Small renditions are made from a larger one's pixels (`chainGap`); off, each is decoded anew (measured).
+    public var chainRenditions = true
 
     public init(quality: Int = 85, subsampling: ChromaSubsampling = .s420, keepMetadata: Bool = false,
                 limits: ImageLimits = ImageLimits(), qualityMargin: Double? = nil) {
@@ -30,6 +35,9 @@ public struct Rendition: Sendable {
     /// What was left out of it or skipped, from `JPEGInfo.notes` (a dropped ICC profile, junk between
     /// segments) and the decoder's warnings (libjpeg's own message), for the log.
     public let notes: [String]
+    /// How it was made, for the log: the path (YUV planes or RGB), the decode's DCT scale and why it
+    /// was chosen, or the rendition it was resized from.
+    public var made: String = ""
 }
 
 /// JPEG in, renditions out: inspect, one shrink-on-load decode for all specs, Lanczos-3 to each exact
@@ -64,13 +72,47 @@ public final class RenditionRenderer {
                                                   total: outputPixels, limit: options.limits.maxOutputPixels)
             }
         }
+        // What the renditions hold, counted before any pixel exists: once the decode is freed, their
+        // planes or pixels, upright copies and JPEGs; while they are resized, the decode and their planes.
+        let planesPath = JPEGDecoder.decodesToPlanes(info)
+        let gray = info.components == 1
+        let perPixel = ImageLimits.outputBytesPerPixel(planes: planesPath, subsampling: options.subsampling, gray: gray)
+        let outputBytes = Int((Double(outputPixels) * perPixel).rounded(.up))
+        guard outputBytes <= options.limits.maxOutputBytes else {
+            throw ImagingError.tooMuchMemory(
+                needed: outputBytes, limit: options.limits.maxOutputBytes,
+                reason: "the renditions (\(outputPixels) pixels) hold up to \(perPixel) bytes a pixel while encoded "
+                    + "(maxOutputBytes)" + ImageLimits.neededFunction { $0.maxOutputBytes >= outputBytes })
+        }
+        var limits = options.limits
+        if planesPath {
+            let gray = Int32(TJSAMP_GRAY.rawValue)
+            let planeBytes = targets.reduce(0) {
+                $0 + YUVPlanes.bytes(width: $1.width, height: $1.height,
+                                     subsampling: info.components == 1 ? gray : options.subsampling.turboJPEG)
+            }
+            limits.maxDecodeBytes = min(limits.maxDecodeBytes, max(0, limits.maxOutputBytes - planeBytes))
+        }
         // Sizes in the stored orientation, which is what the decoder and resampler see.
         let stored = targets.map { info.orientation >= 5 ? (width: $0.height, height: $0.width) : $0 }
+        let sources = Self.plan(stored)
+        if JPEGDecoder.decodesToPlanes(info) {
+            guard options.chainRenditions || specs.count < 2 else {
+                var options = options
+                options.chainRenditions = true
+                return try specs.flatMap { try render(jpeg, specs: [$0], options: options) }
+            }
+            let direct = stored.indices.filter { sources[$0] == nil }.map { stored[$0] }
+            if let planes = try decoder.decodePlanes(jpeg, info: info, targets: direct, margin: options.qualityMargin,
+                                                     forcedScale: options.forcedScale, limits: limits) {
+                return try renderPlanes(planes, jpeg: jpeg, info: info, specs: specs, targets: targets, stored: stored,
+                                        sources: sources, options: options)
+            }
+        }
         var decoded: JPEGDecoder.Scaled? = try decoder.decode(jpeg, info: info, targets: stored,
                                                               margin: options.qualityMargin, limits: options.limits)
         // What was dropped or skipped on the way: the inspector's notes, then libjpeg's warnings.
         let notes = info.notes + decoded!.warnings
-        let sources = Self.plan(stored)
         // A CMYK source's profile describes CMYK; it would be wrong on RGB output.
         let icc = info.colorSpace == .cmyk || info.colorSpace == .ycck ? nil : info.iccProfile
         let exif = options.keepMetadata ? uprightExif(jpeg, info) : nil
@@ -92,8 +134,87 @@ public final class RenditionRenderer {
             let upright = Orientation.apply(info.orientation, to: resized)
             let encoded = try encoder.encode(upright, quality: options.quality, subsampling: options.subsampling,
                                              icc: icc, exif: exif)
+            let from = sources[index].map { "resized from the \(stored[$0].width)x\(stored[$0].height) rendition" }
             renditions[index] = Rendition(spec: specs[index], width: upright.width, height: upright.height,
-                                          jpeg: encoded, notes: notes)
+                                          jpeg: encoded, notes: notes,
+                                          made: "RGB path (\(info.colorSpace.rawValue) \(info.subsampling)): "
+                                              + (from ?? "decoded at the smallest DCT scale that holds the margin"))
+        }
+        return renditions.map { $0! }
+    }
+
+    /// The planes path: each plane resized at its own resolution from the decode's (or a larger
+    /// rendition's) planes, turned upright plane by plane, encoded from planes at the output subsampling.
+    private func renderPlanes(_ decodedPlanes: JPEGDecoder.ScaledPlanes, jpeg: [UInt8], info: JPEGInfo,
+                              specs: [RenditionSpec], targets: [(width: Int, height: Int)],
+                              stored: [(width: Int, height: Int)], sources: [Int?], options: RenderOptions)
+        throws -> [Rendition] {
+        var decoded: JPEGDecoder.ScaledPlanes? = decodedPlanes
+        let notes = info.notes + decodedPlanes.warnings
+        let gray = Int32(TJSAMP_GRAY.rawValue)
+        let output = decodedPlanes.image.subsampling == gray ? gray : options.subsampling.turboJPEG
+        let icc = info.iccProfile
+        let exif = options.keepMetadata ? uprightExif(jpeg, info) : nil
+        let orientation = (2...8).contains(info.orientation) ? info.orientation : 1
+        let swaps = orientation >= 5
+        // Stored-orientation planes of the renditions others are made from, and the luma they cover.
+        var made = [(image: YUVPlanes, extent: (width: Double, height: Double))?](repeating: nil, count: specs.count)
+        var renditions = [Rendition?](repeating: nil, count: specs.count)
+        defer { resampler.releaseLargeScratch() }
+        for index in Self.largestFirst(stored) {
+            let size = stored[index], display = targets[index]
+            var source: (image: YUVPlanes, extent: (width: Double, height: Double))
+            let how: String
+            if let from = sources[index], let planes = made[from] {
+                source = planes
+                how = "resized from the \(stored[from].width)x\(stored[from].height) rendition's planes"
+            } else {
+                var extent = decoded!.extent
+                // A decode whose size is the target's is the target: the half pixel a rounded-up odd side
+                // adds at the edge is not worth a resampling of the whole picture (TurboJPEG's own rounding).
+                if decoded!.image.width == size.width && decoded!.image.height == size.height {
+                    extent = (Double(size.width), Double(size.height))
+                }
+                source = (decoded!.image, extent)
+                how = decoded!.choice
+            }
+            let displaySizes = YUVPlanes.planeSizes(width: display.width, height: display.height, subsampling: output)
+            var storedPlanes: [PixelBuffer] = []
+            var uprightPlanes: [PixelBuffer] = []
+            for plane in displaySizes.indices {
+                let step = YUVPlanes.samplePixels(plane, subsampling: output)
+                // What the plane holds (chroma: its whole size) and the luma that covers, as displayed.
+                let content = plane == 0 ? display : displaySizes[plane]
+                let cover = plane == 0 ? (Double(display.width), Double(display.height))
+                    : (Double(displaySizes[plane].width * step.x), Double(displaySizes[plane].height * step.y))
+                let storedContent = swaps ? (width: content.height, height: content.width) : content
+                let storedCover = swaps ? (cover.1, cover.0) : cover
+                let from = YUVPlanes.samplePixels(plane, subsampling: source.image.subsampling)
+                let extent = (source.extent.width / Double(from.x) * storedCover.0 / Double(size.width),
+                              source.extent.height / Double(from.y) * storedCover.1 / Double(size.height))
+                let resized = resampler.resize(source.image.planes[plane], extent: extent, width: storedContent.width,
+                                               height: storedContent.height,
+                                               padded: orientation == 1 ? displaySizes[plane] : nil)
+                storedPlanes.append(resized)
+                uprightPlanes.append(orientation == 1 ? resized
+                    : Orientation.apply(orientation, to: resized, content: storedContent, padded: displaySizes[plane]))
+            }
+            // The decode goes as soon as no rendition still to make needs it, the planes once no
+            // smaller one is made from them.
+            if !sources.indices.contains(where: { $0 != index && sources[$0] == nil && renditions[$0] == nil }) { decoded = nil }
+            source.image.planes = []  // its last reference, when the decode went: freed before the encode
+            if sources.contains(index) {
+                made[index] = (YUVPlanes(planes: storedPlanes, width: size.width, height: size.height, subsampling: output),
+                               (Double(size.width), Double(size.height)))
+            }
+            storedPlanes = []
+            let upright = YUVPlanes(planes: uprightPlanes, width: display.width, height: display.height, subsampling: output)
+            uprightPlanes = []
+            let encoded = try encoder.encode(upright, quality: options.quality, icc: icc, exif: exif)
+            renditions[index] = Rendition(spec: specs[index], width: display.width, height: display.height, jpeg: encoded,
+                                          notes: notes,
+                                          made: "YUV planes (\(YUVPlanes.name(decodedPlanes.image.subsampling)) to "
+                                              + "\(YUVPlanes.name(output))): \(how)")
         }
         return renditions.map { $0! }
     }

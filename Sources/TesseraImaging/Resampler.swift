@@ -91,10 +91,13 @@ public struct Resampler {
     ///
     /// Both passes stream: input rows are filtered horizontally into a ring just large enough for one
     /// output row's vertical taps, so no whole intermediate image exists (as in libvips).
+    /// With `padded`, the output is that large (a YUV plane of TurboJPEG's size), the picture's last
+    /// column and row repeated into the rest, as an encoder pads an MCU.
     public mutating func resize(_ source: PixelBuffer, extent: (width: Double, height: Double)? = nil,
-                                width: Int, height: Int) -> PixelBuffer {
+                                width: Int, height: Int, padded: (width: Int, height: Int)? = nil) -> PixelBuffer {
         var extent = extent ?? (Double(source.width), Double(source.height))
-        if source.width == width && source.height == height && extent == (Double(width), Double(height)) {
+        let padded = padded ?? (width, height)
+        if source.width == padded.width && source.height == padded.height && extent == (Double(width), Double(height)) {
             return source
         }
         precondition(source.width > 0 && source.height > 0 && width > 0 && height > 0, "sizes start at 1 pixel")
@@ -103,26 +106,29 @@ public struct Resampler {
         let ky = max(1, Int(extent.height / (Double(height) * Self.reducingGap)))
         var input = source
         if kx > 1 || ky > 1 {
-            input = Self.reduce(source, kx, ky)
+            input = Self.reduce(source, kx, ky, covering: (Self.covered(source.width, extent.width),
+                                                          Self.covered(source.height, extent.height)))
             extent = (extent.width / Double(kx), extent.height / Double(ky))
         }
-        return filter(input, extent: extent, width: width, height: height)
+        return filter(input, extent: extent, width: width, height: height, padded: padded)
     }
 
     private mutating func filter(_ source: PixelBuffer, extent: (width: Double, height: Double),
-                                 width: Int, height: Int) -> PixelBuffer {
+                                 width: Int, height: Int, padded: (width: Int, height: Int)) -> PixelBuffer {
         let c = source.channels
         precondition(c == 1 || c == 3, "the resampler takes gray or RGB pixels")
-        let rowLength = width * c
+        precondition(padded.width >= width && padded.height >= height, "padding only adds")
+        let rowLength = width * c, outStride = padded.width * c
         // Room for an 8-lane store past the last value, and a 4-lane pixel past the last pixel.
         let ringStride = (rowLength + 8 + 7) & ~7
-        let vertical = Self.taps(from: source.height, extent: extent.height, to: height)
-        let horizontal = Self.taps(from: source.width, extent: extent.width, to: width)
+        // Samples past the extent (a YUV plane's padding) are not the picture's: the taps end at the extent.
+        let vertical = Self.taps(from: Self.covered(source.height, extent.height), extent: extent.height, to: height)
+        let horizontal = Self.taps(from: Self.covered(source.width, extent.width), extent: extent.width, to: width)
         let ringRows = min(source.height, (vertical.count.max() ?? 1))
         if ring.count < ringRows * ringStride { ring = [Float](repeating: 0, count: ringRows * ringStride) }
         let lineLength = c == 3 ? 4 * source.width + 4 : source.width + horizontal.stride
         if line.count < lineLength { line = [Float](repeating: 0, count: lineLength) }
-        let output = [UInt8](unsafeUninitializedCapacity: rowLength * height) { out, count in
+        let output = [UInt8](unsafeUninitializedCapacity: outStride * padded.height) { out, count in
             source.pixels.withUnsafeBufferPointer { src in
                 ring.withUnsafeMutableBufferPointer { ring in
                     line.withUnsafeMutableBufferPointer { line in
@@ -148,17 +154,22 @@ public struct Resampler {
                                     for j in 0..<taps {
                                         rows[j] = UnsafePointer(ring.baseAddress! + ((first + j) % ringRows) * ringStride)
                                     }
-                                    Self.verticalRow(rows, vWeights.baseAddress! + y * vertical.stride, taps,
-                                                     out.baseAddress! + y * rowLength, rowLength)
+                                    let row = out.baseAddress! + y * outStride
+                                    Self.verticalRow(rows, vWeights.baseAddress! + y * vertical.stride, taps, row, rowLength)
+                                    for i in rowLength..<outStride { row[i] = row[i - c] }
+                                }
+                                for y in height..<padded.height {
+                                    (out.baseAddress! + y * outStride).update(from: out.baseAddress! + (height - 1) * outStride,
+                                                                              count: outStride)
                                 }
                             }
                         }
                     }
                 }
             }
-            count = rowLength * height
+            count = outStride * padded.height
         }
-        return PixelBuffer(width: width, height: height, channels: c, pixels: output)
+        return PixelBuffer(width: padded.width, height: padded.height, channels: c, pixels: output)
     }
 
     /// An RGB row through the horizontal taps: a pixel is one 4-lane vector, so a tap is one
@@ -243,10 +254,16 @@ public struct Resampler {
         }
     }
 
-    /// Averages of `kx` x `ky` boxes (the last ones partial, averaged over what they hold; `taps`
-    /// weighs them by how much they hold).
-    static func reduce(_ source: PixelBuffer, _ kx: Int, _ ky: Int) -> PixelBuffer {
-        let c = source.channels, inW = source.width, inH = source.height
+    /// How many of `size` samples an `extent` reaches into.
+    static func covered(_ size: Int, _ extent: Double) -> Int {
+        min(size, max(1, Int(extent.rounded(.up))))
+    }
+
+    /// Averages of `kx` x `ky` boxes over the `covering` top-left part of `source` (the last ones
+    /// partial, averaged over what they hold; `taps` weighs them by how much they hold).
+    static func reduce(_ source: PixelBuffer, _ kx: Int, _ ky: Int, covering: (width: Int, height: Int)? = nil) -> PixelBuffer {
+        let c = source.channels, inW = covering?.width ?? source.width, inH = covering?.height ?? source.height
+        let stride = source.width * c
         let width = (inW + kx - 1) / kx, height = (inH + ky - 1) / ky
         var sums = [Float](repeating: 0, count: inW * c)
         let output = [UInt8](unsafeUninitializedCapacity: width * height * c) { out, count in
@@ -256,7 +273,7 @@ public struct Resampler {
                         let rows = min(ky, inH - y * ky)
                         sums.update(repeating: 0)
                         for r in 0..<rows {
-                            let row = src.baseAddress! + (y * ky + r) * inW * c
+                            let row = src.baseAddress! + (y * ky + r) * stride
                             for i in 0..<(inW * c) { sums[i] += Float(row[i]) }
                         }
                         let line = out.baseAddress! + y * width * c

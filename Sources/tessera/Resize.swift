@@ -35,6 +35,10 @@ struct Resize: ParsableCommand {
     @Option(help: ArgumentHelp("Decode at least this many times the target before filtering (1 = straight to size); "
                                + "default: the margin measured for each DCT scale (1.25 above 4/8, 3 at 4/8 and below)."))
     var margin: Double?
+    @Option(help: ArgumentHelp("Another rendition from the same decode, as the picture processor makes its renditions "
+                               + "together, e.g. fit:256x256=thumb.jpg; repeatable.", valueName: "SPEC=OUTPUT"))
+    var also: [String] = []
+    @Flag(help: "Print how each rendition was made (YUV planes or RGB, the DCT scale and why).") var explain = false
 
     func validate() throws {
         let given = [scale, fit, size, width.map(String.init)].compactMap { $0 }
@@ -48,7 +52,15 @@ struct Resize: ParsableCommand {
             throw ValidationError("--subsampling must be 4:2:0, 4:2:2 or 4:4:4")
         }
         // A size no rendition can have is the arguments' fault, not the input's: a usage error.
-        do { _ = try RenditionSpec(specText) } catch let error as ImagingError { throw ValidationError("\(error)") }
+        do {
+            _ = try RenditionSpec(specText)
+            for extra in also {
+                guard let split = extra.lastIndex(of: "="), split != extra.startIndex else {
+                    throw ValidationError("--also takes SPEC=OUTPUT, e.g. fit:256x256=thumb.jpg")
+                }
+                _ = try RenditionSpec(String(extra[..<split]))
+            }
+        } catch let error as ImagingError { throw ValidationError("\(error)") }
     }
 
     /// The rendition asked for, as picture-processor's RENDITIONS spells it.
@@ -62,6 +74,10 @@ struct Resize: ParsableCommand {
         defer { if reportPeakMemory { printError("tessera resize: peak resident memory \(peakResidentKiB()) KiB") } }
         let text = specText
         do {
+            let extras = try also.map { extra in
+                let split = extra.lastIndex(of: "=")!
+                return (spec: try RenditionSpec(String(extra[..<split])), output: String(extra[extra.index(after: split)...]))
+            }
             let spec = try RenditionSpec(text)
             var limits = memory.map { ImageLimits.forMemory(megabytes: $0) } ?? ImageLimits()
             limits.maxPixels = maxPixels
@@ -73,12 +89,14 @@ struct Resize: ParsableCommand {
             guard let bytes = readFile(input) else { throw ValidationError("cannot read \(input)") }
             let options = RenderOptions(quality: quality, subsampling: ChromaSubsampling(rawValue: subsampling)!,
                                         keepMetadata: keepMetadata, limits: limits, qualityMargin: margin)
-            guard let rendition = try RenditionRenderer().render(bytes, specs: [spec], options: options).first else {
-                throw ImagingError.invalidSpec(text, reason: "no rendition")
-            }
+            let renditions = try RenditionRenderer().render(bytes, specs: [spec] + extras.map(\.spec), options: options)
+            guard let rendition = renditions.first else { throw ImagingError.invalidSpec(text, reason: "no rendition") }
             for note in rendition.notes { printError("tessera resize: \(input): note: \(note)") }
-            guard writeFile(output, rendition.jpeg) else { throw ValidationError("cannot write \(output)") }
-            print("\(output): \(rendition.width)x\(rendition.height), \(rendition.jpeg.count) bytes")
+            for (made, path) in zip(renditions, [output] + extras.map(\.output)) {
+                if explain { printError("tessera resize: \(path): \(made.made)") }
+                guard writeFile(path, made.jpeg) else { throw ValidationError("cannot write \(path)") }
+                print("\(path): \(made.width)x\(made.height), \(made.jpeg.count) bytes")
+            }
         } catch let error as ImagingError {
             printError("tessera resize: \(input): \(error.errorType): \(error)")
             throw ExitCode(1)

@@ -200,26 +200,30 @@ struct HostileLimitsTests {
     @Test func forMemoryFitsEveryLimitInTheFunction() {
         for megabytes in [128, 256, 512, 1024, 3008, 10_240] {
             let limits = ImageLimits.forMemory(megabytes: megabytes)
-            // What a rendering holds at most: the reserve, the input, the decode, then the larger of the
-            // coefficient image (freed when the decode ends) and the renditions.
-            let worst = ImageLimits.reservedBytes + limits.maxInputBytes + limits.maxDecodeBytes
-                + max(limits.maxCoefficientBytes, limits.maxOutputPixels * ImageLimits.outputBytesPerPixel)
+            // What a rendering holds at most: the reserve, the input, then the largest stage: the decode
+            // with the coefficient image, or the renditions (with the decode while resized, which the
+            // renderer counts within `maxOutputBytes`; alone while encoded).
+            let worst = ImageLimits.reservedBytes + limits.maxInputBytes
+                + max(limits.maxDecodeBytes + limits.maxCoefficientBytes, limits.maxOutputBytes)
             #expect(worst <= megabytes << 20, "\(megabytes) MB")
             #expect(limits.maxPixels == ImageLimits().maxPixels && limits.maxScans == ImageLimits().maxScans)
         }
+        // 128 MB: 24 MiB of input (a 50 MP photo of 20 MB), 28.8 MiB of decode (the 5/8 planes of a 50 MP
+        // 4:2:0), 43.2 MiB of coefficient image (a 14 MP progressive 4:2:0), 72 MiB for the renditions.
         let small = ImageLimits.forMemory(megabytes: 128)
-        #expect(small.maxInputBytes == 12 << 20 && small.maxDecodeBytes == 21 << 20 && small.maxCoefficientBytes == 63 << 20)
-        #expect(small.maxOutputPixels == (63 << 20) / 11)
+        #expect(small.maxInputBytes == 24 << 20 && small.maxDecodeBytes == (72 << 20) / 5 * 2)
+        #expect(small.maxCoefficientBytes == (72 << 20) - (72 << 20) / 5 * 2 && small.maxOutputBytes == 72 << 20)
+        #expect(small.maxOutputPixels == Int(Double(72 << 20) / 5.055))
         let large = ImageLimits.forMemory(megabytes: 1024)
-        #expect(large.maxInputBytes == 64 << 20 && large.maxCoefficientBytes == (928 << 20) - (232 << 20))
+        #expect(large.maxInputBytes == 64 << 20 && large.maxCoefficientBytes == (928 << 20) - (928 << 20) / 5 * 2)
     }
 
     @Test func forMemory128RefusesTheMultiScan7000And1024AcceptsIt() throws {
         let jpeg = HostileJPEGs.multiScan7000
         #expect(inspectError(jpeg, limits: ImageLimits.forMemory(megabytes: 128))
-            == .tooMuchMemory(needed: 294_000_000, limit: 63 << 20,
+            == .tooMuchMemory(needed: 294_000_000, limit: (72 << 20) - (72 << 20) / 5 * 2,
                               reason: "a baseline 3-scan 7000x7000 4:4:4 JPEG is decoded from its whole coefficient "
-                                  + "image whatever the output size (maxCoefficientBytes)"))
+                                  + "image whatever the output size (maxCoefficientBytes); a function of 564 MB or more takes it"))
         let info = try JPEGInspector.inspect(jpeg, limits: ImageLimits.forMemory(megabytes: 1024))
         #expect(info.isMultiScan && info.coefficientBytes == 294_000_000)
     }

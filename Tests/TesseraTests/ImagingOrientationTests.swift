@@ -52,6 +52,19 @@ struct ImagingOrientationTests {
         // (and, at 4:2:0, the upsampling's) and the quality-100 encode differ: measured 52-56 dB. With
         // 6 and 8, 5 and 7, or 2 and 4 swapped in `Orientation`, those cases measure 10 dB.
         #expect(psnr > 40, "\(file) orientation \(orientation): PSNR \(psnr) dB against djpeg's decode of the original")
+        #expect(rendition.made.hasPrefix("YUV planes"), "\(rendition.made)")
+
+        // The default rendition's path: a DCT-scaled decode resampled plane by plane at 4:2:0, turned
+        // upright plane by plane (odd chroma sizes at 50%: 80x50 or 80x48 chroma samples), against
+        // djpeg's original resized. Measured 39-44 dB; with the orientations swapped, 11-14.
+        let half = try RenditionRenderer().render(jpeg, specs: [RenditionSpec("50%")],
+                                                  options: RenderOptions(quality: 100))[0]
+        #expect(half.made.hasPrefix("YUV planes (\(file == "ladybird-444.jpg" ? "4:4:4" : "4:2:0") to 4:2:0)"), "\(half.made)")
+        let halfPixels = try JPEGSurgery.pixels(half.jpeg)
+        var resampler = Resampler()
+        let expected = resampler.resize(shown, width: halfPixels.width, height: halfPixels.height)
+        let halfPSNR = JPEGSurgery.psnr(halfPixels, expected)
+        #expect(halfPSNR > 34, "\(file) orientation \(orientation) at 50%: PSNR \(halfPSNR) dB against djpeg's decode resized")
     }
 
     static func topLeft(_ image: PixelBuffer, width: Int, height: Int) -> PixelBuffer {
