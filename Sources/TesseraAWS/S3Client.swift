@@ -59,14 +59,16 @@ public struct S3Client {
         }
     }
 
-    /// Writes the object; returns its ETag. `ifAbsent`: only when the key holds no object (S3 answers
-    /// 412 `PreconditionFailed` otherwise, or 409 `ConditionalRequestConflict` to a concurrent write).
+    /// Writes the object; returns its ETag. `ifAbsent`: only when the key holds no object; `ifMatch`: only
+    /// while the object there has this ETag (S3 answers 412 `PreconditionFailed` otherwise, or 409
+    /// `ConditionalRequestConflict` to a concurrent write).
     @discardableResult
     public func putObject(bucket: String, key: String, body: [UInt8], contentType: String,
                           cacheControl: String? = nil, metadata: [String: String] = [:],
-                          checksum: Checksum = .sha256, ifAbsent: Bool = false) throws -> String {
+                          checksum: Checksum = .sha256, ifAbsent: Bool = false, ifMatch: String? = nil) throws -> String {
         var headers = HTTPHeaders([("Content-Type", contentType)])
         if ifAbsent { headers.add("If-None-Match", "*") }
+        if let ifMatch { headers.add("If-Match", ifMatch.hasPrefix("\"") ? ifMatch : "\"\(ifMatch)\"") }
         if let cacheControl { headers.add("Cache-Control", cacheControl) }
         for (name, value) in metadata.sorted(by: { $0.key < $1.key }) {
             // S3 carries user metadata in headers: printable ASCII only.

@@ -80,7 +80,11 @@ public struct PicturesTable {
     }
 
     /// Why `writer`'s object may not become the picture, judged from the item as read.
-    public static func refusal(of writer: Writer, given item: Item?, now: Int = UTCTime.nowMilliseconds() / 1000) -> Refusal? {
+    public static func refusal(of writer: Writer, for version: PictureVersion, given item: Item?,
+                               now: Int = UTCTime.nowMilliseconds() / 1000) -> Refusal? {
+        // This very version recorded by this writer: an earlier delivery of the same event, stopped after its
+        // write (which spent the upload), whose work this one finishes. Refusing it would delete the picture.
+        if item?["version"]?.string == version.order, item?["owner"]?.string == writer.owner { return nil }
         if let holder = holder(item, now: now), holder != writer.owner { return .notOwner(holder: holder) }
         if let upload = writer.upload, item?["pendingUpload"]?.string != upload { return .spentUpload }
         return nil

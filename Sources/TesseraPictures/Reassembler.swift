@@ -42,6 +42,9 @@ public struct Reassembler {
 
     /// Joins a picture's pieces into its original; `endAt` (epoch ms, when the END was queued) goes into
     /// the original's metadata so the resize can measure END-to-ready.
+    /// How often the original's conditional write is tried against what the key was last seen holding.
+    static let writeAttempts = 4
+
     public func reassemble(_ request: ReassemblyRequest, maxBytes: Int, endAt: Int? = nil) throws -> Outcome {
         let picture = PictureKey(collection: request.machineId, name: request.label)
         let pictureId = PieceStore.pictureId(machineId: request.machineId, label: request.label)
@@ -91,7 +94,13 @@ public struct Reassembler {
             // Only the rest of that run's own clean-up is deleted: its END carries the mark. Without an
             // END (a duplicate request after the clean-up) what is there belongs to a newer upload.
             if let end, end["reassembled"]?.string == sha { try deletePieces(pictureId, present) }
-            else if end != nil { return .incomplete(total: total, missing: missing) }
+            else if let end, request.sha256 == sha, end["sha256"]?.string == sha {
+                // An END stored again after its picture was reassembled and cleaned up (a late or retried
+                // delivery, a device sending the same photo again): the original is that photo, so it is
+                // done, not incomplete, and the END must not hold the label for its TTL.
+                try markReassembled(pictureId, sha256: sha)
+                try deletePieces(pictureId, present)
+            } else if end != nil { return .incomplete(total: total, missing: missing) }
             return .stored(key: picture.key, bytes: head.size, sha256: sha, alreadyThere: true)
         }
         guard size <= maxBytes else { return .tooLarge(bytes: size, limit: maxBytes) }
@@ -109,15 +118,23 @@ public struct Reassembler {
         // Written only where no object is yet (one request, the usual case); where one is, it is looked at:
         // the same bytes (an earlier run of this request) are not written again, since a new version
         // would be resized and notified again.
-        var alreadyThere = false
-        do {
-            try s3.putObject(bucket: originalsBucket, key: picture.key, body: joined, contentType: "image/jpeg",
-                             metadata: metadata, ifAbsent: true)
-        } catch let AWSError.service(error) where error.status == 412 || error.status == 409 {
-            alreadyThere = try s3.headObject(bucket: originalsBucket, key: picture.key)?.metadata["sha256"] == digest
-            if !alreadyThere {
+        // Every write is conditional on what was last seen at the key, so a write this run did not see (a
+        // duplicate request's, a retry's whose answer was lost) is never overwritten blindly: looked at again.
+        var alreadyThere = false, seen: String?  // the ETag at the key, nil for no object
+        for attempt in 0..<Self.writeAttempts {
+            do {
                 try s3.putObject(bucket: originalsBucket, key: picture.key, body: joined, contentType: "image/jpeg",
-                                 metadata: metadata)
+                                 metadata: metadata, ifAbsent: seen == nil, ifMatch: seen)
+                break
+            } catch let AWSError.service(error) where (error.status == 412 || error.status == 409) && attempt < Self.writeAttempts - 1 {
+                // 409: a write to the key is in flight; 412: the key holds something else than was seen.
+                if error.status == 409 { sleepSeconds(0.2 * Double(attempt + 1)) }
+                let head = try s3.headObject(bucket: originalsBucket, key: picture.key)
+                if head?.metadata["sha256"] == digest {
+                    alreadyThere = true
+                    break
+                }
+                seen = head?.etag
             }
         }
         // Without an END the pieces may be a newer upload's whose END is yet to come: that END's request

@@ -67,7 +67,7 @@ struct OriginalProcessor {
                 return .skipped("\(event.key) is gone or replaced (after the event)")
             }
             let writer = Self.writer(head)
-            if redelivered, let refusal = PicturesTable.refusal(of: writer, given: stored) {
+            if redelivered, let refusal = PicturesTable.refusal(of: writer, for: version, given: stored) {
                 return try refuse(picture, event, version: event.versionId ?? head.versionId, writer, refusal)
             }
             let error = ImagingError.inputTooLarge(bytes: event.size ?? limit + 1, limit: limit)
@@ -78,7 +78,7 @@ struct OriginalProcessor {
         // The version fetched: the event's, or (where events carry none, as the emulator's) the one S3 answered with.
         let versionId = event.versionId ?? object.head.versionId
         let writer = Self.writer(object.head)
-        if redelivered, let refusal = PicturesTable.refusal(of: writer, given: stored) {
+        if redelivered, let refusal = PicturesTable.refusal(of: writer, for: version, given: stored) {
             return try refuse(picture, event, version: versionId, writer, refusal)
         }
         // S3 keys stop at 1024 bytes: a rendition's key is its name, a slash and the original's key.

@@ -185,7 +185,7 @@ public final class PictureProcessorHandler: LambdaHandler {
                     }
                 }
                 // Published, then marked: an attempt that dies in between notifies again on the spare receive.
-                if try !pieces.wasNotifiedIncomplete(request) {
+                if try pieces.incompleteNoticeDue(request) {
                     try notifier.incomplete(picture, pieces: total, missing: missing, checksumMismatch: false)
                     try pieces.markNotifiedIncomplete(request)
                     metrics.add("ReassembliesIncomplete", 1)

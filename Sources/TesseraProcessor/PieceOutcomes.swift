@@ -14,10 +14,14 @@ struct PieceOutcomes {
                  names: ["#stalled": "stalled"], values: [":yes": .bool(true)])
     }
 
-    /// Whether `picture.incomplete` went out for the picture's current END (a late piece that reopens
-    /// it and is still not enough does not notify it again).
-    func wasNotifiedIncomplete(_ request: ReassemblyRequest) throws -> Bool {
-        try db.getItem(table: table, key: key(request), consistentRead: true)?["notifiedIncomplete"]?.boolValue == true
+    /// Whether `picture.incomplete` is still to be sent for this request: its END is there, is the one the
+    /// request was sent for (its total and SHA-256), and was not notified already (a late piece that
+    /// reopens it and is still not enough does not notify it again; a stale request whose END is gone or
+    /// replaced notifies nothing).
+    func incompleteNoticeDue(_ request: ReassemblyRequest) throws -> Bool {
+        guard let end = try db.getItem(table: table, key: key(request), consistentRead: true),
+              end["total"]?.int == request.pieces, end["sha256"]?.string == request.sha256 else { return false }
+        return end["notifiedIncomplete"]?.boolValue != true
     }
 
     /// Records that `picture.incomplete` went out.

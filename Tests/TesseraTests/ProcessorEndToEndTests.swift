@@ -131,6 +131,23 @@ import TesseraSupport
         #expect(incomplete.first?["missing"] as? [String] == ["2"])
     }
 
+    /// Lambda retries an END whose invocation failed after sending its request, a minute later, when the
+    /// picture is reassembled and cleaned up: the END stored afresh is of that very photo, so the picture
+    /// is done, not incomplete, and the END does not hold the label for its TTL.
+    @Test func anENDDeliveredAgainAfterTheCleanUpIsNotAnIncompletePicture() throws {
+        let h = try PipelineHarness(maxAttempts: 2)
+        defer { h.stop() }
+        let messages = pieces("retold")
+        for message in messages { _ = h.deliver(message) }
+        #expect(try h.drain(h.reassemblyQueue).map(\.failed) == [[]], "\(h.logs)")
+        #expect(try h.pieceRows("cam-7/retold").isEmpty)
+        guard case .response? = h.deliver(messages.last!) else { Issue.record("END refused\n\(h.logs)"); return }
+        for _ in 0..<3 { try h.poll(h.reassemblyQueue) }
+        #expect(events(try h.notifications(), "picture.incomplete").isEmpty, "\(h.logs)")
+        #expect(try h.pieceRows("cam-7/retold").isEmpty, "the END stored again is cleaned up\n\(h.logs)")
+        #expect(try h.sqs.receiveMessages(queueURL: h.reassemblyDLQ, max: 10, waitSeconds: 1).isEmpty)
+    }
+
     @Test func lookingAgainCoversLambdasRetriesOfAFailedPiece() {
         let looks = (1...3).map { PictureProcessorHandler.lookAgainSeconds(afterAttempt: $0) }
         #expect(looks.first == 2, "END overtaking its last piece is looked at again within seconds")

@@ -35,6 +35,35 @@ final class UploadOwnershipTests {
         try? h.s3.getObject(bucket: h.originals, key: key, maxBytes: 1 << 24).bytes
     }
 
+    /// The first delivery records the upload (spending it) and dies before its notification (a rendition's
+    /// put failing, a timeout): the queue's next delivery finishes the picture; it does not take the spent
+    /// upload for a second one and delete the original.
+    @Test func anUploadDeliveredAgainAfterItsRecordIsFinishedNotDeleted() throws {
+        let picture = PictureKey(collection: "bar", name: "again")
+        #expect(try table.claim(picture, owner: "user:ana", upload: "u9", until: Self.later))
+        try h.s3.putObject(bucket: h.originals, key: "bar/again.jpg", body: Self.photo, contentType: "image/jpeg",
+                           metadata: ["source": "upload", "owner": "user:ana", "upload": "u9"])
+        var found: SQSClient.Message?
+        for _ in 0..<5 where found == nil {
+            found = try h.sqs.receiveMessages(queueURL: h.resizeQueue, max: 10, waitSeconds: 2).first { $0.Body.contains("again.jpg") }
+        }
+        let message = try #require(found, "the bucket's notification\n\(h.logs)")
+        func deliver(receiveCount: Int) -> LocalRuntimeAPI.Outcome? {
+            let record = "{\"messageId\":\"m-1\",\"receiptHandle\":\"r\",\"body\":\(jsonQuoted(message.Body)),"
+                + "\"attributes\":{\"ApproximateReceiveCount\":\"\(receiveCount)\"},\"eventSource\":\"aws:sqs\"}"
+            return h.processorAPI.invoke(Array("{\"Records\":[\(record)]}".utf8), timeout: 60)
+        }
+        #expect(deliver(receiveCount: 1) == .response(Array(#"{"batchItemFailures":[]}"#.utf8)), "\(h.logs)")
+        // As if it had died after its write: recorded, not notified.
+        try h.db.updateItem(table: h.picturesTable, key: ["collection": .s("bar"), "name": .s("again")],
+                            update: .init("SET #n = :no", names: ["#n": "notified"], values: [":no": .bool(false)]))
+        #expect(deliver(receiveCount: 2) == .response(Array(#"{"batchItemFailures":[]}"#.utf8)), "\(h.logs)")
+        #expect(try current("bar/again.jpg") == Self.photo, "the picture's original is kept\n\(h.logs)")
+        let made = try #require(try h.picture("bar", "again"))
+        #expect(made["status"] == .s("ready") && made["notified"] == .bool(true), "\(made)")
+        #expect(!h.logs.contains("this presigned upload was used already"), "\(h.logs)")
+    }
+
     @Test func aPresignedUploadMakesOnePictureOnce() throws {
         let picture = PictureKey(collection: "bar", name: "one")
         #expect(try table.claim(picture, owner: "user:ana", upload: "u1", until: Self.later))
