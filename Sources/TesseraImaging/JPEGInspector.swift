@@ -34,6 +34,9 @@ public enum JPEGInspector {
         var iccChunks: [ICCProfile.Chunk] = []
         var componentIDs: [UInt8] = []
         var sawFrame = false
+        // What libjpeg reads a three-component picture's colours from (jdapimin.c's default parameters):
+        // a JFIF marker means YCbCr; else an Adobe marker's transform (0: RGB); else the component ids.
+        var sawJFIF = false, adobeTransform: UInt8?
         var i = 2
         let n = b.count
         func u16(_ at: Int) -> Int { Int(b[at]) << 8 | Int(b[at + 1]) }
@@ -105,13 +108,23 @@ public enum JPEGInspector {
                 // Only where the chunk is: a file of many chunks is not copied unless it is a valid profile.
                 iccChunks.append(ICCProfile.Chunk(sequence: Int(b[body + 12]), count: Int(b[body + 13]),
                                                   bytes: (body + 14)..<(body + bodyLength)))
+            case 0xE0 where bodyLength >= 5 && Array(b[body..<(body + 5)]) == Array("JFIF\0".utf8):
+                sawJFIF = true
             case 0xEE where bodyLength >= 12 && Array(b[body..<(body + 5)]) == Array("Adobe".utf8):
                 info.hasAdobeMarker = true
                 let transform = b[body + 11]
+                adobeTransform = transform
                 // Transform 2 marks YCCK; it matters only for four components.
                 if transform == 2 && (!sawFrame || info.components == 4) { info.colorSpace = .ycck }
             case 0xDA:
                 guard sawFrame else { throw ImagingError.corrupt("scan before the frame header") }
+                if info.scanCount == 0 && info.components == 3 {
+                    // Decided where libjpeg decides it, at the first scan: a raw plane of R, G or B would
+                    // otherwise be encoded as Y, Cb or Cr.
+                    info.colorSpace = sawJFIF ? .yCbCr
+                        : adobeTransform.map { $0 == 0 ? .rgb : .yCbCr }
+                        ?? (componentIDs == [1, 2, 3] ? .yCbCr : componentIDs == Array("RGB".utf8) ? .rgb : .yCbCr)
+                }
                 try readScan(b, body, bodyLength, componentIDs, &info)
                 // Refused as soon as the count is over, so a file of many thousand scans costs no more.
                 guard info.scanCount <= limits.maxScans else { throw ImagingError.tooManyScans(limit: limits.maxScans) }

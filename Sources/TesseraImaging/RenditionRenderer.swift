@@ -95,7 +95,10 @@ public final class RenditionRenderer {
         }
         // Sizes in the stored orientation, which is what the decoder and resampler see.
         let stored = targets.map { info.orientation >= 5 ? (width: $0.height, height: $0.width) : $0 }
-        let sources = Self.plan(stored)
+        // A turned rendition's stored planes have 4:2:2 output's chroma laid out as 4:4:0, which a chained
+        // rendition would read with the wrong axes: at 4:2:2 a turned picture decodes for each rendition.
+        let turnedAsymmetric = info.orientation >= 5 && options.subsampling == .s422 && info.components != 1
+        let sources = turnedAsymmetric ? stored.map { _ in nil } : Self.plan(stored)
         if JPEGDecoder.decodesToPlanes(info) {
             guard options.chainRenditions || specs.count < 2 else {
                 var options = options

@@ -65,6 +65,17 @@ struct ImagingOrientationTests {
         let expected = resampler.resize(shown, width: halfPixels.width, height: halfPixels.height)
         let halfPSNR = JPEGSurgery.psnr(halfPixels, expected)
         #expect(halfPSNR > 34, "\(file) orientation \(orientation) at 50%: PSNR \(halfPSNR) dB against djpeg's decode resized")
+
+        // A small rendition beside a large one at every output layout: chained from the large one's planes
+        // (or, turned at 4:2:2, whose stored chroma is laid out as 4:4:0, decoded on its own), never read
+        // along the wrong axes (that trapped in the resampler).
+        for subsampling in ChromaSubsampling.allCases {
+            let pair = try RenditionRenderer().render(jpeg, specs: [RenditionSpec("100%"), RenditionSpec("fit:64x64")],
+                                                      options: RenderOptions(quality: 100, subsampling: subsampling))
+            let small = try JPEGSurgery.pixels(pair[1].jpeg)
+            let smallPSNR = JPEGSurgery.psnr(small, resampler.resize(shown, width: small.width, height: small.height))
+            #expect(smallPSNR > 30, "\(file) orientation \(orientation) \(subsampling.rawValue): \(smallPSNR) dB; \(pair[1].made)")
+        }
     }
 
     static func topLeft(_ image: PixelBuffer, width: Int, height: Int) -> PixelBuffer {

@@ -49,6 +49,37 @@ struct ImagingPlanesTests {
         try Self.expectCloseToDjpeg(try Fixtures.bytes("photos/ladybird-444.jpg"), made, "YCCK", above: 24)
     }
 
+    /// An RGB-coded JPEG (cjpeg -rgb: an Adobe marker with transform 0, no JFIF) whose component ids are
+    /// 0, 1, 2 (as IJG libjpeg 6b writes them), not 'R', 'G', 'B': libjpeg reads its colours from the
+    /// Adobe transform, so it goes through RGB; through the planes its R, G and B would be taken for Y,
+    /// Cb and Cr.
+    @Test func anAdobeRGBPictureWithNumberedComponentsGoesThroughRGB() throws {
+        let folder = try ImagingReferee.directory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let source = folder.appendingPathComponent("in.jpg"), pnm = folder.appendingPathComponent("in.pnm")
+        let output = folder.appendingPathComponent("rgb.jpg")
+        try Data(try Fixtures.bytes("photos/fresh-flower.jpg")).write(to: source)
+        #expect(try ImagingReferee.run("djpeg", ["-pnm", "-outfile", pnm.path, source.path]).status == 0)
+        #expect(try ImagingReferee.run("cjpeg", ["-rgb", "-quality", "95", "-outfile", output.path, pnm.path]).status == 0)
+        var jpeg = [UInt8](try Data(contentsOf: output))
+        // The frame's and the scan's component ids, 'R' 'G' 'B' → 0 1 2.
+        var index = 2
+        while index + 4 < jpeg.count, jpeg[index] == 0xFF {
+            let marker = jpeg[index + 1], length = Int(jpeg[index + 2]) << 8 | Int(jpeg[index + 3])
+            if marker == 0xC0 { for c in 0..<3 { jpeg[index + 10 + 3 * c] = UInt8(c) } }
+            if marker == 0xDA {
+                for c in 0..<3 { jpeg[index + 5 + 2 * c] = UInt8(c) }
+                break
+            }
+            index += 2 + length
+        }
+        let info = try JPEGInspector.inspect(jpeg)
+        #expect(info.colorSpace == .rgb && info.hasAdobeMarker, "\(info.colorSpace)")
+        let made = try RenditionRenderer().render(jpeg, specs: [RenditionSpec("50%")])
+        #expect(made[0].made.hasPrefix("RGB path"), "\(made[0].made)")
+        try Self.expectCloseToDjpeg(jpeg, made, "RGB-coded")
+    }
+
     static func expectCloseToDjpeg(_ jpeg: [UInt8], _ made: [Rendition], _ name: String, above: Double = 33) throws {
         let reference = try #require(try ImagingReferee.djpeg(jpeg).pixels)
         var resampler = Resampler()
