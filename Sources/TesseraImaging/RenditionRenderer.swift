@@ -106,9 +106,11 @@ public final class RenditionRenderer {
                 return try specs.flatMap { try render(jpeg, specs: [$0], options: options) }
             }
             let direct = stored.indices.filter { sources[$0] == nil }.map { stored[$0] }
-            if let planes = try decoder.decodePlanes(jpeg, info: info, targets: direct, margin: options.qualityMargin,
-                                                     forcedScale: options.forcedScale, limits: limits) {
-                return try renderPlanes(planes, jpeg: jpeg, info: info, specs: specs, targets: targets, stored: stored,
+            var planes = try decoder.decodePlanes(jpeg, info: info, targets: direct, margin: options.qualityMargin,
+                                                  forcedScale: options.forcedScale, limits: limits)
+            if planes != nil {
+                // Handed over, not shared: renderPlanes frees the decode before the last encode.
+                return try renderPlanes(&planes, jpeg: jpeg, info: info, specs: specs, targets: targets, stored: stored,
                                         sources: sources, options: options)
             }
         }
@@ -148,14 +150,15 @@ public final class RenditionRenderer {
 
     /// The planes path: each plane resized at its own resolution from the decode's (or a larger
     /// rendition's) planes, turned upright plane by plane, encoded from planes at the output subsampling.
-    private func renderPlanes(_ decodedPlanes: JPEGDecoder.ScaledPlanes, jpeg: [UInt8], info: JPEGInfo,
+    private func renderPlanes(_ decoded: inout JPEGDecoder.ScaledPlanes?, jpeg: [UInt8], info: JPEGInfo,
                               specs: [RenditionSpec], targets: [(width: Int, height: Int)],
                               stored: [(width: Int, height: Int)], sources: [Int?], options: RenderOptions)
         throws -> [Rendition] {
-        var decoded: JPEGDecoder.ScaledPlanes? = decodedPlanes
-        let notes = info.notes + decodedPlanes.warnings
+        // Only these are kept of the decode, so that setting it to nil below frees its planes.
+        let notes = info.notes + decoded!.warnings
+        let sourceLayout = decoded!.image.subsampling
         let gray = Int32(TJSAMP_GRAY.rawValue)
-        let output = decodedPlanes.image.subsampling == gray ? gray : options.subsampling.turboJPEG
+        let output = sourceLayout == gray ? gray : options.subsampling.turboJPEG
         let icc = info.iccProfile
         let exif = options.keepMetadata ? uprightExif(jpeg, info) : nil
         let orientation = (2...8).contains(info.orientation) ? info.orientation : 1
@@ -198,7 +201,9 @@ public final class RenditionRenderer {
                 let resized = resampler.resize(source.image.planes[plane], extent: extent, width: storedContent.width,
                                                height: storedContent.height,
                                                padded: orientation == 1 ? displaySizes[plane] : nil)
-                storedPlanes.append(resized)
+                // The stored copy is kept only for a rendition made from this one: beside the upright copy
+                // it would double what the rendition holds.
+                if orientation == 1 || sources.contains(index) { storedPlanes.append(resized) }
                 uprightPlanes.append(orientation == 1 ? resized
                     : Orientation.apply(orientation, to: resized, content: storedContent, padded: displaySizes[plane]))
             }
@@ -216,7 +221,7 @@ public final class RenditionRenderer {
             let encoded = try encoder.encode(upright, quality: options.quality, icc: icc, exif: exif)
             renditions[index] = Rendition(spec: specs[index], width: display.width, height: display.height, jpeg: encoded,
                                           notes: notes,
-                                          made: "YUV planes (\(YUVPlanes.name(decodedPlanes.image.subsampling)) to "
+                                          made: "YUV planes (\(YUVPlanes.name(sourceLayout)) to "
                                               + "\(YUVPlanes.name(output))): \(how)")
         }
         return renditions.map { $0! }
