@@ -41,8 +41,8 @@ public struct EventSourceMapping {
         let records = messages.map { message in
             "{\"messageId\":\(jsonQuoted(message.MessageId)),\"receiptHandle\":\(jsonQuoted(message.ReceiptHandle)),"
                 + "\"body\":\(jsonQuoted(message.Body)),\"attributes\":{\"ApproximateReceiveCount\":"
-                + "\(jsonQuoted(message.Attributes?["ApproximateReceiveCount"] ?? "1")),\"SentTimestamp\":"
-                + "\(jsonQuoted(message.Attributes?["SentTimestamp"] ?? "0"))},\"messageAttributes\":{},"
+                + "\(jsonQuoted(message.Attributes?["ApproximateReceiveCount"] ?? "1"))"
+                + (message.Attributes?["SentTimestamp"].map { ",\"SentTimestamp\":\(jsonQuoted($0))" } ?? "") + "},\"messageAttributes\":{},"
                 + "\"eventSource\":\"aws:sqs\",\"eventSourceARN\":\(jsonQuoted(queueARN)),\"awsRegion\":\"us-east-1\"}"
         }
         let outcome = api.invoke(Array("{\"Records\":[\(records.joined(separator: ","))]}".utf8), timeout: timeout)

@@ -51,18 +51,9 @@ public struct IndexCursor: Sendable, Equatable {
 
     /// The cursor a client sent back to `listing`; a 400 for anything else.
     public static func decode(_ text: String, key: [UInt8], listing: Listing) throws(APIError) -> IndexCursor {
-        let forged = APIError.invalid("InvalidCursor",
-            "cursor is not one this API handed out (it was changed, cut, or made by another deployment); "
-            + "start again without a cursor")
+        let forged = PictureCursor.forged
         let header = 2 + PictureCursor.nonceBytes
-        guard text.utf8.count <= PictureCursor.maxTextLength, let bytes = Base64URL.decode(text),
-              bytes.count >= header + PictureCursor.macBytes else { throw forged }
-        let payload = Array(bytes.dropLast(PictureCursor.macBytes))
-        let expected = hmacSHA256(key: key, message: payload).prefix(PictureCursor.macBytes)
-        // Constant time: how many leading bytes match must not show in the timing.
-        var difference: UInt8 = 0
-        for (a, b) in zip(expected, bytes.suffix(PictureCursor.macBytes)) { difference |= a ^ b }
-        guard difference == 0 else { throw forged }
+        let payload = try PictureCursor.authenticated(text, key: key, minimumPayload: header)
         guard payload[0] == 3, payload[1] == listing.rawValue else {
             throw APIError.invalid("InvalidCursor", "cursor belongs to another listing (\(payload[0] == 2 ? "a collection's" : "another route's")); "
                                    + "use it with the request that handed it out")

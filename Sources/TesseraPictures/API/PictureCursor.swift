@@ -50,11 +50,10 @@ public struct PictureCursor: Sendable, Equatable {
     }
 
     /// The cursor a client sent back, for a listing of `collection`; a 400 for anything else.
-    public static func decode(_ text: String, key: [UInt8], collection: String) throws(APIError) -> PictureCursor {
-        let forged = APIError.invalid("InvalidCursor",
-            "cursor is not one this API handed out (it was changed, cut, or made by another deployment); "
-            + "start again without a cursor")
-        guard text.utf8.count <= maxTextLength, let bytes = Base64URL.decode(text), bytes.count >= 3 + macBytes else {
+    /// The text's bytes before their MAC, once the MAC is found to be this deployment's (compared in
+    /// constant time); a 400 that says so for anything shorter than `minimumPayload` or forged.
+    static func authenticated(_ text: String, key: [UInt8], minimumPayload: Int) throws(APIError) -> [UInt8] {
+        guard text.utf8.count <= maxTextLength, let bytes = Base64URL.decode(text), bytes.count >= minimumPayload + macBytes else {
             throw forged
         }
         let payload = Array(bytes.dropLast(macBytes))
@@ -63,6 +62,15 @@ public struct PictureCursor: Sendable, Equatable {
         var difference: UInt8 = 0
         for (a, b) in zip(expected, bytes.suffix(macBytes)) { difference |= a ^ b }
         guard difference == 0 else { throw forged }
+        return payload
+    }
+
+    static let forged = APIError.invalid("InvalidCursor",
+        "cursor is not one this API handed out (it was changed, cut, or made by another deployment); "
+        + "start again without a cursor")
+
+    public static func decode(_ text: String, key: [UInt8], collection: String) throws(APIError) -> PictureCursor {
+        let payload = try authenticated(text, key: key, minimumPayload: 3)
         guard payload[0] == 2 else {
             throw APIError.invalid("InvalidCursor", "cursor belongs to another listing (recent pictures or collections), not \(jsonQuoted(collection))'s")
         }
