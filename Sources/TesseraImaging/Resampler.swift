@@ -2,15 +2,16 @@ import Glibc
 import TesseraSupport
 
 /// Separable Lanczos-3 resampling with Pillow's pixel-centre convention (no half-pixel shift on odd
-/// sizes), in single-precision SIMD: each input row is filtered horizontally once into a ring of
-/// float rows, and each output row is the weighted sum of the ring rows its vertical taps reach, eight
-/// lanes at a time. Large reductions are first box-averaged by a whole factor (Pillow's `reduce`),
+/// sizes), in single-precision SIMD. RGB pixels: each input row is filtered horizontally once into a
+/// ring of float rows, and each output row is the weighted sum of the ring rows its vertical taps
+/// reach, eight lanes at a time. Planes (one channel) go vertical pass first (`filterPlane`). Large reductions are first box-averaged by a whole factor (Pillow's `reduce`),
 /// leaving at least `reducingGap` times the target for the filter.
 public struct Resampler {
-    /// Horizontally filtered rows waiting for the vertical pass, kept between calls for reuse.
-    private var ring: [Float] = []
-    /// One input row as floats: a pixel a `SIMD4` (RGB and a spare lane), or plain floats (gray).
-    private var line: [Float] = []
+    /// Rows waiting for the vertical pass (RGB: filtered across; planes: as read), kept between calls.
+    var ring: [Float] = []
+    /// One row as floats: an RGB input row, a pixel a `SIMD4` (RGB and a spare lane); a plane's summed
+    /// row, its even and odd samples and its output (`filterPlane`).
+    var line: [Float] = []
 
     public init() {}
 
@@ -42,8 +43,9 @@ public struct Resampler {
     static func lanczos3(_ x: Double) -> Double {
         if x == 0 { return 1 }
         guard abs(x) < 3 else { return 0 }
-        let px = Double.pi * x
-        return 3 * sin(px) * sin(px / 3) / (px * px)
+        // sin(3a) = 3 sin a - 4 sin^3 a: one sine a tap, not two (a small picture's taps cost a tenth of its time).
+        let px = Double.pi * x, s = sin(px / 3)
+        return 3 * s * (3 * s - 4 * s * s * s) / (px * px)
     }
 
     /// Taps from `inSize` samples covering `extent` units of the picture (less than `inSize` when a
@@ -110,13 +112,16 @@ public struct Resampler {
                                                           Self.covered(source.height, extent.height)))
             extent = (extent.width / Double(kx), extent.height / Double(ky))
         }
+        if input.channels == 1 {
+            return filterPlane(input, extent: extent, width: width, height: height, padded: padded)
+        }
         return filter(input, extent: extent, width: width, height: height, padded: padded)
     }
 
     private mutating func filter(_ source: PixelBuffer, extent: (width: Double, height: Double),
                                  width: Int, height: Int, padded: (width: Int, height: Int)) -> PixelBuffer {
         let c = source.channels
-        precondition(c == 1 || c == 3, "the resampler takes gray or RGB pixels")
+        precondition(c == 3, "planes (one channel) go through filterPlane")
         precondition(padded.width >= width && padded.height >= height, "padding only adds")
         let rowLength = width * c, outStride = padded.width * c
         // Room for an 8-lane store past the last value, and a 4-lane pixel past the last pixel.
@@ -126,7 +131,7 @@ public struct Resampler {
         let horizontal = Self.taps(from: Self.covered(source.width, extent.width), extent: extent.width, to: width)
         let ringRows = min(source.height, (vertical.count.max() ?? 1))
         if ring.count < ringRows * ringStride { ring = [Float](repeating: 0, count: ringRows * ringStride) }
-        let lineLength = c == 3 ? 4 * source.width + 4 : source.width + horizontal.stride
+        let lineLength = 4 * source.width + 4
         if line.count < lineLength { line = [Float](repeating: 0, count: lineLength) }
         let output = [UInt8](unsafeUninitializedCapacity: outStride * padded.height) { out, count in
             source.pixels.withUnsafeBufferPointer { src in
@@ -142,13 +147,8 @@ public struct Resampler {
                                     while nextInput < first + taps {
                                         let slot = ring.baseAddress! + (nextInput % ringRows) * ringStride
                                         let row = src.baseAddress! + nextInput * source.width * c
-                                        if c == 3 {
-                                            Self.horizontalRGB(row, source.width, line.baseAddress!, slot, width,
-                                                               horizontal, hWeights.baseAddress!)
-                                        } else {
-                                            Self.horizontalGray(row, source.width, line.baseAddress!, slot, width,
-                                                                horizontal, hWeights.baseAddress!)
-                                        }
+                                        Self.horizontalRGB(row, source.width, line.baseAddress!, slot, width,
+                                                           horizontal, hWeights.baseAddress!)
                                         nextInput += 1
                                     }
                                     for j in 0..<taps {
@@ -207,26 +207,6 @@ public struct Resampler {
         }
     }
 
-    /// A gray row through the horizontal taps: each output is a 4-lane dot product over zero-padded taps.
-    @inline(__always)
-    static func horizontalGray(_ inRow: UnsafePointer<UInt8>, _ inWidth: Int, _ line: UnsafeMutablePointer<Float>,
-                               _ outRow: UnsafeMutablePointer<Float>, _ outWidth: Int, _ taps: Taps,
-                               _ weights: UnsafePointer<Float>) {
-        for x in 0..<inWidth { line[x] = Float(inRow[x]) }
-        taps.first.withUnsafeBufferPointer { first in
-            for x in 0..<outWidth {
-                let w = UnsafeRawPointer(weights + x * taps.stride)
-                let p = UnsafeRawPointer(line + first[x])
-                var sum = SIMD4<Float>()
-                for j in Swift.stride(from: 0, to: taps.stride, by: 4) {
-                    sum += p.loadUnaligned(fromByteOffset: 4 * j, as: SIMD4<Float>.self)
-                        * w.loadUnaligned(fromByteOffset: 4 * j, as: SIMD4<Float>.self)
-                }
-                outRow[x] = sum.sum()
-            }
-        }
-    }
-
     /// One output row: the weighted sum of the ring rows, eight values at a time, rounded and clamped.
     @inline(__always)
     static func verticalRow(_ rows: [UnsafePointer<Float>], _ weights: UnsafePointer<Float>, _ taps: Int,
@@ -239,16 +219,7 @@ public struct Resampler {
                     let v = UnsafeRawPointer(rows[j] + i).loadUnaligned(as: SIMD8<Float>.self)
                     sum += v * weights[j]
                 }
-                // Clamped to 0...255 and rounded by adding 2^23: the float's low mantissa bits are then the
-                // integer (the generic SIMD float-to-integer conversion goes lane by lane, out of line).
-                let clamped = sum.replacing(with: 0, where: sum .< 0).replacing(with: 255, where: sum .> 255)
-                let bits = unsafeBitCast(clamped + 8_388_608, to: SIMD8<UInt32>.self)
-                let bytes = SIMD8<UInt8>(truncatingIfNeeded: bits)
-                if i + 8 <= length {
-                    UnsafeMutableRawPointer(out + i).storeBytes(of: bytes, as: SIMD8<UInt8>.self)
-                } else {
-                    for k in 0..<(length - i) { out[i + k] = bytes[k] }
-                }
+                Self.storeRounded(sum, into: out + i, count: min(8, length - i))
                 i += 8
             }
         }
@@ -277,13 +248,18 @@ public struct Resampler {
                             for i in 0..<(inW * c) { sums[i] += Float(row[i]) }
                         }
                         let line = out.baseAddress! + y * width * c
+                        // Wrapping arithmetic: indices stay under the row's length, and overflow checks
+                        // in this loop were most of a thumbnail's box reduction.
+                        let sum = sums.baseAddress!
+                        let fullScale = 1 / Float(rows * kx)
                         for x in 0..<width {
-                            let columns = min(kx, inW - x * kx)
-                            let scale = 1 / Float(rows * columns)
+                            let start = x &* kx
+                            let columns = min(kx, inW &- start)
+                            let scale = columns == kx ? fullScale : 1 / Float(rows * columns)
                             for ch in 0..<c {
                                 var total: Float = 0
-                                for k in 0..<columns { total += sums[(x * kx + k) * c + ch] }
-                                line[x * c + ch] = UInt8(total * scale + 0.5)
+                                for k in 0..<columns { total += sum[(start &+ k) &* c &+ ch] }
+                                line[x &* c &+ ch] = UInt8(total * scale + 0.5)
                             }
                         }
                     }
@@ -292,5 +268,19 @@ public struct Resampler {
             count = width * height * c
         }
         return PixelBuffer(width: width, height: height, channels: c, pixels: output)
+    }
+
+    /// Eight floats stored as bytes (the first `count`), clamped to 0...255 and rounded by adding 2^23:
+    /// the float's low mantissa bits are then the integer (the generic SIMD float-to-integer
+    /// conversion goes lane by lane, out of line).
+    @inline(__always)
+    static func storeRounded(_ sum: SIMD8<Float>, into out: UnsafeMutablePointer<UInt8>, count: Int) {
+        let clamped = sum.replacing(with: 0, where: sum .< 0).replacing(with: 255, where: sum .> 255)
+        let bytes = SIMD8<UInt8>(truncatingIfNeeded: unsafeBitCast(clamped + 8_388_608, to: SIMD8<UInt32>.self))
+        if count == 8 {
+            UnsafeMutableRawPointer(out).storeBytes(of: bytes, as: SIMD8<UInt8>.self)
+        } else {
+            for k in 0..<count { out[k] = bytes[k] }
+        }
     }
 }

@@ -29,6 +29,33 @@ struct ResamplerTests {
         }
     }
 
+    /// A plane's path (vertical pass first; an exact halving's shared taps eight outputs a step; a
+    /// side that keeps its size only copied) against the reference, padded as TurboJPEG's planes are.
+    @Test func planeHalvingsAndOneSidedResizesMatchTheReference() {
+        var resampler = Resampler()
+        for (sw, sh) in [(130, 66), (131, 67), (32, 40)] {
+            let source = noise(sw, sh, 1, seed: UInt64(sw))
+            for (w, h) in [(sw / 2, sh / 2), (sw / 2, sh), (sw, sh / 2), (sw, sh), (40, 33), (24, 20), (sw + 9, sh / 3)] {
+                let ours = resampler.resize(source, width: w, height: h, padded: (w + 3, h + 2))
+                let reference = JPEGSurgery.referenceLanczos(source, width: w, height: h)
+                #expect((ours.width, ours.height, ours.channels) == (w + 3, h + 2, 1))
+                var worst = 0
+                for y in 0..<(h + 2) {
+                    for x in 0..<(w + 3) {
+                        // The padding repeats the last column and row, as an encoder pads an MCU.
+                        let expected = reference.pixels[min(y, h - 1) * w + min(x, w - 1)]
+                        worst = max(worst, abs(Int(ours.pixels[y * (w + 3) + x]) - Int(expected)))
+                    }
+                }
+                #expect(worst <= 1, "\(sw)x\(sh) to \(w)x\(h): off by \(worst)")
+            }
+        }
+        // A halving is recognised only when it is one: 131 samples to 65 is not.
+        let taps = Resampler.taps(from: 130, extent: 130, to: 65)
+        #expect(Resampler.halving(taps, extent: 130, width: 65)?.outputs.count ?? 0 > 50)
+        #expect(Resampler.halving(Resampler.taps(from: 131, extent: 131, to: 65), extent: 131, width: 65) == nil)
+    }
+
     @Test func edgeSizesDoNotCrash() {
         var resampler = Resampler()
         for (sw, sh) in [(1, 1), (1, 9), (9, 1), (2, 2)] {
