@@ -56,6 +56,12 @@ extension ImageLimits {
         return low
     }
 
+    /// `neededFunction` for a decode of `bytes`: a function whose decode budget, lowered by what the
+    /// renditions hold beside it (`heldBesideDecode`, as the renderer lowers it), takes the decode.
+    func neededFunction(decoding bytes: Int) -> String {
+        Self.neededFunction { min($0.maxDecodeBytes, $0.maxOutputBytes - heldBesideDecode) >= bytes }
+    }
+
     /// "; a function of N MB takes it" for a refusal's reason, from `functionMegabytes`.
     static func neededFunction(where fit: (ImageLimits) -> Bool) -> String {
         functionMegabytes(where: fit).map { "; a function of \($0) MB or more takes it" }

@@ -35,6 +35,10 @@ public struct ImageLimits: Sendable, Equatable {
     /// Measured, 100 scans over the largest picture `forMemory` lets through cost about 1.3 s of CPU at
     /// 128 MB and 5 s at 1024 MB (a 49 MP 4:4:4), against 0.2 and 1-2 s for a usual file that size.
     public var maxScans: Int
+    /// Bytes the renditions of a call hold beside the decode while they are resized: the renderer
+    /// sets it and lowers `maxDecodeBytes` so that both fit `maxOutputBytes`, and a refused decode
+    /// names a function whose limits take both (`neededFunction(decoding:)`). Zero outside a render.
+    public var heldBesideDecode = 0
 
     public init(maxPixels: Int = 50_000_000, maxInputBytes: Int = 64 << 20, maxDecodeBytes: Int = 32 << 20,
                 maxCoefficientBytes: Int = 128 << 20, maxOutputPixels: Int = 16 << 20, maxICCBytes: Int = 1 << 20,

@@ -146,7 +146,7 @@ extension JPEGDecoder {
                 needed: bytes, limit: limits.maxDecodeBytes,
                 reason: "the smallest decode of this \(info.width)x\(info.height) JPEG that covers \(target.width)x"
                     + "\(target.height) is \(width)x\(height) (DCT scale \(factor.num)/\(factor.denom), maxDecodeBytes)"
-                    + ImageLimits.neededFunction { $0.maxDecodeBytes >= bytes })
+                    + limits.neededFunction(decoding: bytes))
         }
         let sizes = YUVPlanes.planeSizes(width: width, height: height, subsampling: subsampling)
         func room(_ index: Int) -> [UInt8] {

@@ -147,7 +147,7 @@ public final class JPEGDecoder {
                 needed: bytes, limit: limits.maxDecodeBytes,
                 reason: "the smallest decode of this \(info.width)x\(info.height) JPEG that covers \(target.width)x"
                     + "\(target.height) is \(width)x\(height) (DCT scale \(factor.num)/\(factor.denom), maxDecodeBytes)"
-                    + ImageLimits.neededFunction { $0.maxDecodeBytes >= bytes })
+                    + limits.neededFunction(decoding: bytes))
         }
         var pixels = [UInt8](unsafeUninitializedCapacity: width * height * channels) { _, count in
             count = width * height * channels

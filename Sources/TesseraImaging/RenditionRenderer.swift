@@ -84,15 +84,20 @@ public final class RenditionRenderer {
                 reason: "the renditions (\(outputPixels) pixels) hold up to \(perPixel) bytes a pixel while encoded "
                     + "(maxOutputBytes)" + ImageLimits.neededFunction { $0.maxOutputBytes >= outputBytes })
         }
+        // While they are resized the renditions' planes or pixels sit beside the decode: the decode
+        // gets what maxOutputBytes leaves it (on either path: a large custom rendition through RGB
+        // counted on the decode's whole budget).
         var limits = options.limits
         if planesPath {
             let gray = Int32(TJSAMP_GRAY.rawValue)
-            let planeBytes = targets.reduce(0) {
+            limits.heldBesideDecode = targets.reduce(0) {
                 $0 + YUVPlanes.bytes(width: $1.width, height: $1.height,
                                      subsampling: info.components == 1 ? gray : options.subsampling.turboJPEG)
             }
-            limits.maxDecodeBytes = min(limits.maxDecodeBytes, max(0, limits.maxOutputBytes - planeBytes))
+        } else {
+            limits.heldBesideDecode = targets.reduce(0) { $0 + $1.width * $1.height * (info.components == 1 ? 1 : 3) }
         }
+        limits.maxDecodeBytes = min(limits.maxDecodeBytes, max(0, limits.maxOutputBytes - limits.heldBesideDecode))
         // Sizes in the stored orientation, which is what the decoder and resampler see.
         let stored = targets.map { info.orientation >= 5 ? (width: $0.height, height: $0.width) : $0 }
         // A turned rendition's stored planes have 4:2:2 output's chroma laid out as 4:4:0, which a chained
@@ -125,7 +130,7 @@ public final class RenditionRenderer {
             }
         }
         var decoded: JPEGDecoder.Scaled? = try decoder.decode(jpeg, info: info, targets: stored,
-                                                              margin: options.qualityMargin, limits: options.limits)
+                                                              margin: options.qualityMargin, limits: limits)
         // What was dropped or skipped on the way: the inspector's notes, then libjpeg's warnings.
         let notes = info.notes + decoded!.warnings
         // A CMYK source's profile describes CMYK; it would be wrong on RGB output.

@@ -55,7 +55,9 @@ struct Resize: ParsableCommand {
         do {
             _ = try RenditionSpec(specText)
             for extra in also {
-                guard let split = extra.lastIndex(of: "="), split != extra.startIndex else {
+                // A spec has no "=", an output path may: the first one splits.
+                guard let split = extra.firstIndex(of: "="), split != extra.startIndex,
+                      extra.index(after: split) != extra.endIndex else {
                     throw ValidationError("--also takes SPEC=OUTPUT, e.g. fit:256x256=thumb.jpg")
                 }
                 _ = try RenditionSpec(String(extra[..<split]))
@@ -75,7 +77,7 @@ struct Resize: ParsableCommand {
         let text = specText
         do {
             let extras = try also.map { extra in
-                let split = extra.lastIndex(of: "=")!
+                let split = extra.firstIndex(of: "=")!
                 return (spec: try RenditionSpec(String(extra[..<split])), output: String(extra[extra.index(after: split)...]))
             }
             let spec = try RenditionSpec(text)

@@ -218,6 +218,24 @@ struct HostileLimitsTests {
         #expect(large.maxInputBytes == 64 << 20 && large.maxCoefficientBytes == (928 << 20) - (928 << 20) / 5 * 2)
     }
 
+    /// A refused decode names a function whose decode budget, lowered by what the renditions hold
+    /// beside it as the renderer lowers it, takes the decode: not one whose bare `maxDecodeBytes` does.
+    @Test func aRefusedDecodeNamesAFunctionThatTakesItBesideTheRenditions() throws {
+        var limits = ImageLimits.forMemory(megabytes: 128)
+        limits.heldBesideDecode = 100 << 20
+        let needed = 40 << 20
+        let text = limits.neededFunction(decoding: needed)
+        let megabytes = try #require(Int(text.split(separator: " ").first { Int($0) != nil } ?? ""), "\(text)")
+        func takes(_ mb: Int) -> Bool {
+            let l = ImageLimits.forMemory(megabytes: mb)
+            return min(l.maxDecodeBytes, l.maxOutputBytes - limits.heldBesideDecode) >= needed
+        }
+        #expect(takes(megabytes) && !takes(megabytes - 1), "\(text)")
+        // The bare decode budget would have named a smaller function, too small with the renditions.
+        let bare = try #require(ImageLimits.functionMegabytes { $0.maxDecodeBytes >= needed })
+        #expect(bare < megabytes)
+    }
+
     @Test func forMemory128RefusesTheMultiScan7000And1024AcceptsIt() throws {
         let jpeg = HostileJPEGs.multiScan7000
         #expect(inspectError(jpeg, limits: ImageLimits.forMemory(megabytes: 128))

@@ -178,20 +178,24 @@ struct ImagingPlanesTests {
 
     /// `tessera resize --memory 128` making the processor's default renditions together, in a process
     /// of its own: its exit status, log and peak (VmHWM, as HostileProcessTests reads it).
-    static func resizeAt128(_ jpeg: [UInt8]) throws -> (status: Int32, log: String, peakKiB: Int, half: [UInt8]?) {
+    /// The thumbnail's path has an "=" (`--also` splits at the first one: a spec has none).
+    static func resizeAt128(_ jpeg: [UInt8]) throws
+        -> (status: Int32, log: String, peakKiB: Int, half: [UInt8]?, thumb: [UInt8]?) {
         let folder = try ImagingReferee.directory()
         defer { try? FileManager.default.removeItem(at: folder) }
         let input = folder.appendingPathComponent("in.jpg"), half = folder.appendingPathComponent("half.jpg")
+        let thumb = folder.appendingPathComponent("thumb=256.jpg")
         try Data(jpeg).write(to: input)
         let binary = FunctionProcess.binDirectory.appendingPathComponent("tessera").path
         let child = try ChildProcess([binary, "resize", "--memory", "128", "--scale", "50%", "--also",
-                                      "fit:256x256=\(folder.appendingPathComponent("thumb.jpg").path)", "--explain",
+                                      "fit:256x256=\(thumb.path)", "--explain",
                                       "--report-peak-memory", input.path, half.path],
                                      environment: [:], logPath: folder.appendingPathComponent("log").path)
         // A cap, not a timing: a debug build on a shared machine takes tens of seconds.
         let exit = child.waitForExit(timeout: 600) ?? child.terminate()
         let result = (status: exit.status, log: child.log, output: nil as [UInt8]?, peakRSSKiB: exit.peakRSSKiB, seconds: 0.0)
-        return (exit.status, child.log, HostileProcessTests.peakKiB(result), try? [UInt8](Data(contentsOf: half)))
+        return (exit.status, child.log, HostileProcessTests.peakKiB(result), try? [UInt8](Data(contentsOf: half)),
+                try? [UInt8](Data(contentsOf: thumb)))
     }
 
     /// The issue's 50 MP baseline 4:2:0 at a 128 MB function: both default renditions, peak under 120 MB.
@@ -207,6 +211,8 @@ struct ImagingPlanesTests {
         #expect(run.peakKiB > 0 && run.peakKiB < 120 << 10, "peak \(run.peakKiB) KiB at --memory 128: \(run.log)")
         let half = try JPEGInspector.inspect(try #require(run.half))
         #expect((half.width, half.height) == (4330, 2885))
+        let thumb = try JPEGInspector.inspect(try #require(run.thumb, "no thumb=256.jpg: \(run.log)"))
+        #expect((thumb.width, thumb.height) == (256, 171))
     }
 
     /// A 12 MP progressive 4:2:0 at 128 MB: its coefficient image (36 MB) and the decode fit together.
