@@ -155,7 +155,7 @@ extension JPEGDecoder {
             return [UInt8](unsafeUninitializedCapacity: count) { _, n in n = count }
         }
         var y = room(0), cb = room(1), cr = room(2)
-        let warnings = try run(jpeg, info) { handle, source in
+        let warnings = try run(jpeg, info, layout: subsampling) { handle, source in
             y.withUnsafeMutableBufferPointer { y in
                 cb.withUnsafeMutableBufferPointer { cb in
                     cr.withUnsafeMutableBufferPointer { cr in

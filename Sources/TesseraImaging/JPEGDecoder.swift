@@ -167,7 +167,7 @@ public final class JPEGDecoder {
 
     /// Reads the header, checks it is the inspector's, and runs `decompress`, telling libjpeg's accepted
     /// warnings (returned) from its errors (thrown); after a failure the handle is replaced.
-    func run(_ jpeg: [UInt8], _ info: JPEGInfo,
+    func run(_ jpeg: [UInt8], _ info: JPEGInfo, layout: Int32? = nil,
                      _ decompress: (tjhandle, UnsafeMutablePointer<UInt8>) -> Int32) throws -> [String] {
         // -1 is an error or only warnings (the picture whole): told apart below, after each call.
         var warnings: [String] = []
@@ -181,8 +181,10 @@ public final class JPEGDecoder {
                 guard let warning = acceptedWarning(message, info) else { failure = (-2, message); return }
                 warnings.append(warning)
             }
-            // The budget was computed from the inspector's reading of the header: it must be libjpeg's.
-            guard Int(headerWidth) == info.width, Int(headerHeight) == info.height else {
+            // The budget was computed from the inspector's reading of the header: it must be libjpeg's,
+            // and so must the layout the planes were allocated for (`layout`), which TurboJPEG fills by its own.
+            guard Int(headerWidth) == info.width, Int(headerHeight) == info.height, layout.map({ $0 == subsampling }) ?? true
+            else {
                 failure = (-3, "")
                 return
             }
@@ -196,7 +198,9 @@ public final class JPEGDecoder {
         if let (status, message) = failure {
             // A handle libjpeg stopped mid-picture fails every later one: a new one for the next picture.
             resetHandle()
-            if status == -3 { throw ImagingError.corrupt("libjpeg reads another size than the frame header gives") }
+            if status == -3 {
+                throw ImagingError.corrupt("libjpeg reads another size or chroma layout than the frame header gives")
+            }
             // A valid file whose components' sampling factors are none of TurboJPEG's layouts.
             if status == -2, message.rangeOfFirst("Could not determine subsampling type") != nil {
                 throw ImagingError.unsupportedJPEG("chroma sampling \(info.subsampling) is not one TurboJPEG decodes "

@@ -127,6 +127,24 @@ struct ImagingPlanesTests {
         #expect(thumbs[0] > thumbs[1] - 0.6 && thumbs[0] > 32, "\(thumbs)")
     }
 
+    /// Planes are allocated for the inspector's layout and TurboJPEG fills them by its own: were the two
+    /// ever to differ (4:2:0 chroma planes are a quarter of 4:4:4's), the decode is refused before it
+    /// writes, not run past its buffers.
+    @Test func planesOfAnotherLayoutThanLibjpegsAreRefused() throws {
+        let jpeg = try Fixtures.bytes("photos/ladybird-444.jpg")
+        var info = try JPEGInspector.inspect(jpeg)
+        info.samplingFactors = [(2, 2), (1, 1), (1, 1)]
+        let decoder = try JPEGDecoder()
+        #expect(throws: ImagingError.corrupt("libjpeg reads another size or chroma layout than the frame header gives")) {
+            _ = try decoder.decodePlanes(jpeg, info: info, targets: [(width: 160, height: 100)], margin: nil,
+                                         limits: ImageLimits())
+        }
+        // The same decoder then decodes the picture as it is.
+        let planes = try decoder.decodePlanes(jpeg, info: try JPEGInspector.inspect(jpeg), targets: [(width: 160, height: 100)],
+                                              margin: nil, limits: ImageLimits())
+        #expect(planes?.image.planes.count == 3)
+    }
+
     static func expectCloseToDjpeg(_ jpeg: [UInt8], _ made: [Rendition], _ name: String, above: Double = 33) throws {
         let reference = try #require(try ImagingReferee.djpeg(jpeg).pixels)
         var resampler = Resampler()
