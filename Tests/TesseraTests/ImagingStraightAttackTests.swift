@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TesseraLocal
 @testable import TesseraImaging
 
 /// An outsider's attack on 49a0e23 (planes resized vertical pass first with an exact-halving fast
@@ -216,7 +217,10 @@ struct ImagingStraightAttackTests {
                 if chained != made[1].made.contains("resized from the") { failures.append("o\(orientation) \(output): \(made[1].made)") }
                 let psnr = try Self.psnrs(source, made, orientation: orientation)
                 if orientation == 1 { upright = psnr }
-                if psnr.contains(where: { $0 < 30 }) || zip(psnr, upright).contains(where: { $0 < $1 - 0.5 }) {
+                // An odd displayed side reversed (2, 3; 7, 8 turned) at a subsampled output loses 2-2.7 dB
+                // since before 49a0e23: `aReversedOddSideKeepsItsChromaInPlace` holds that one.
+                let reversedOdd = output != .s444 && !gray && (turned ? [7, 8] : [2, 3]).contains(orientation)
+                if psnr.contains(where: { $0 < 30 }) || zip(psnr, upright).contains(where: { $0 < $1 - 0.5 && !reversedOdd }) {
                     failures.append("o\(orientation) \(output): \(psnr) dB against upright \(upright)")
                 }
                 print("\(sampling)\(gray ? " gray" : "") o\(orientation) to \(output): half \(psnr[0]) dB, thumbnail \(psnr[1]) dB")
@@ -261,5 +265,127 @@ struct ImagingStraightAttackTests {
             }
         }
         #expect(failures.isEmpty, "\(failures)")
+    }
+
+    /// A displayed side that is odd and reversed by the orientation (mirrored, 180 degrees, or the
+    /// turned ones whose displayed rows run against the stored columns): its chroma, which covers one
+    /// luma column (row) more than the picture, is resampled as if that extra column were at the
+    /// stored far edge, which after the flip is the displayed near edge: the whole chroma plane sits
+    /// half a chroma sample off. Not new in 49a0e23 (its parent loses the same 2.5 dB at 4:2:0), but
+    /// every flipped odd-sided photo's half shows it. An even-sided picture is the control.
+    @Test(arguments: [ChromaSubsampling.s420, .s422])
+    func aReversedOddSideKeepsItsChromaInPlace(_ output: ChromaSubsampling) throws {
+        let specs = [try RenditionSpec("50%")]
+        var failures: [String] = []
+        for (width, height) in [(320, 200), (317, 199), (317, 200)] {
+            let source = try Self.small("2x2", width: width, height: height)
+            var upright = 0.0
+            for orientation in [1, 2, 3, 4] {
+                let jpeg = orientation == 1 ? source : JPEGSurgery.withOrientation(source, orientation)
+                let made = try RenditionRenderer().render(jpeg, specs: specs, options: RenderOptions(subsampling: output))
+                let psnr = try Self.psnrs(source, made, orientation: orientation)[0]
+                if orientation == 1 { upright = psnr }
+                print("\(width)x\(height) o\(orientation) half at \(output): \(psnr) dB (upright \(upright))")
+                if psnr < upright - 0.5 { failures.append("\(width)x\(height) o\(orientation): \(psnr) dB, upright \(upright) dB") }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures)")
+    }
+
+    /// The straight half against the 5/8 and Lanczos one it replaced (`forcedScale = 5`, the same
+    /// code otherwise), on small baseline pictures with even and odd sides, colour and gray: the
+    /// commit documents 0 to 0.6 dB; an odd side is resampled from its 158.5-sample extent, a
+    /// near-identity Lanczos that blurs a little more.
+    @Test func theStraightHalfOfASmallPictureLosesLittleAgainst5of8() throws {
+        var failures: [String] = []
+        for gray in [false, true] {
+            for (width, height) in [(320, 200), (317, 200), (320, 199), (317, 199)] {
+                let jpeg = try Self.small(gray ? nil : "2x2", width: width, height: height, gray: gray)
+                var forced = RenderOptions()
+                forced.forcedScale = 5
+                let straight = try RenditionRenderer().render(jpeg, specs: [try RenditionSpec("50%")])[0]
+                let lanczos = try RenditionRenderer().render(jpeg, specs: [try RenditionSpec("50%")], options: forced)[0]
+                let psnr = try Self.psnrs(jpeg, [straight, lanczos], orientation: 1)
+                print("\(gray ? "gray" : "4:2:0") \(width)x\(height) half: 4/8 straight \(psnr[0]) dB, 5/8 and Lanczos \(psnr[1]) dB")
+                #expect(straight.made.contains("4/8 (straight"), "\(straight.made)")
+                if psnr[0] < psnr[1] - 0.6 { failures.append("\(gray ? "gray" : "4:2:0") \(width)x\(height): \(psnr)") }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures)")
+    }
+
+    /// Small pictures just past one MCU, every width 17-40 on odd and even heights, at 4:2:0 and
+    /// gray: the half straight (a 9-20 sample plane, the halving path's 16-output threshold either
+    /// side), a thumbnail and an exact `size:` under it chained from it; nothing crashes and each
+    /// rendition is within 1 dB of itself made alone (against djpeg's decode resized).
+    @Test func tinyPicturesJustPastOneMCUStraightAndChained() throws {
+        var failures: [String] = []
+        let specs = [try RenditionSpec("50%"), try RenditionSpec("fit:8x8"), try RenditionSpec("size:7x5")]
+        for gray in [false, true] {
+            for height in [17, 18, 33] {
+                for width in 17...40 {
+                    let jpeg = try Self.small(gray ? nil : "2x2", width: width, height: height, gray: gray)
+                    let made = try RenditionRenderer().render(jpeg, specs: specs)
+                    if !made[0].made.contains("4/8 (straight") { failures.append("\(width)x\(height): \(made[0].made)") }
+                    // Each against itself made alone (an 8x4 4:2:0 thumbnail is 21-25 dB either way).
+                    let alone = try specs.map { try RenditionRenderer().render(jpeg, specs: [$0])[0] }
+                    let psnr = try Self.psnrs(jpeg, made, orientation: 1), own = try Self.psnrs(jpeg, alone, orientation: 1)
+                    if zip(psnr, own).contains(where: { $0 < $1 - 1 }) {
+                        failures.append("\(gray ? "gray " : "")\(width)x\(height): \(psnr) dB, alone \(own) dB")
+                    }
+                }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.prefix(20))")
+    }
+
+    /// Damaged and truncated baseline pictures through the straight half and the renditions
+    /// chained from it: refused with an ImagingError or made (libjpeg's warning kept), never a trap.
+    @Test func damagedPicturesThroughTheStraightHalfAreRefusedOrMade() throws {
+        let good = try Self.small("2x2", width: 317, height: 199)
+        let variants: [(String, [UInt8])] = [
+            ("damaged scan", JPEGSurgery.withDamagedScan(good)),
+            ("truncated at half", Array(good[..<(good.count / 2)])),
+            ("truncated before EOI", Array(good.dropLast(2))),
+            ("taller SOF", JPEGSurgery.withSize(good, width: 317, height: 399)),
+            ("wider SOF", JPEGSurgery.withSize(good, width: 635, height: 199)),
+            ("narrower SOF", JPEGSurgery.withSize(good, width: 35, height: 199)),
+        ]
+        for (name, jpeg) in variants {
+            do {
+                let made = try RenditionRenderer().render(jpeg, specs: [try RenditionSpec("50%"), try RenditionSpec("fit:150x150"),
+                                                                        try RenditionSpec("fit:64x64")])
+                for rendition in made {
+                    let pixels = try JPEGSurgery.pixels(rendition.jpeg)
+                    #expect((pixels.width, pixels.height) == (rendition.width, rendition.height), "\(name)")
+                }
+                print("\(name): made \(made.map { "\($0.width)x\($0.height)" }), notes \(made[0].notes), \(made[0].made)")
+            } catch let error as ImagingError {
+                print("\(name): refused: \(error)")
+            }
+        }
+    }
+
+    /// The issue's 50 MP baseline 4:2:0, turned (orientation 6), at a 128 MB function with the half,
+    /// fit:1800x1800 (2.4 times smaller: chained only by the straight rule; closer is over maxOutputPixels) and a thumbnail:
+    /// the stored copy kept for chaining beside the upright one must still fit, peak under 120 MB.
+    @Test func fiftyMegapixelTurnedHalfWithCloseRenditionsAt128MB() throws {
+        let jpeg = JPEGSurgery.withOrientation(try ImagingPlanesTests.enlarged(width: 8660, height: 5770, quality: 95), 6)
+        let folder = try ImagingReferee.directory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let input = folder.appendingPathComponent("in.jpg"), half = folder.appendingPathComponent("half.jpg")
+        try Data(jpeg).write(to: input)
+        let binary = FunctionProcess.binDirectory.appendingPathComponent("tessera").path
+        let child = try ChildProcess([binary, "resize", "--memory", "128", "--scale", "50%",
+                                      "--also", "fit:1800x1800=\(folder.appendingPathComponent("close.jpg").path)",
+                                      "--also", "fit:256x256=\(folder.appendingPathComponent("thumb.jpg").path)",
+                                      "--explain", "--report-peak-memory", input.path, half.path],
+                                     environment: [:], logPath: folder.appendingPathComponent("log").path)
+        let exit = child.waitForExit(timeout: 900) ?? child.terminate()
+        let peak = HostileProcessTests.peakKiB((exit.status, child.log, nil, exit.peakRSSKiB, 0))
+        print("50 MP turned, half + fit:1800x1800 + thumbnail at --memory 128: exit \(exit.status), peak \(peak) KiB\n\(child.log)")
+        #expect(exit.status == 0, "\(child.log)")
+        #expect(child.log.contains("straight") && child.log.contains("resized from the 4330x2885 rendition's planes"), "\(child.log)")
+        #expect(peak > 0 && peak < 120 << 10, "peak \(peak) KiB: \(child.log)")
     }
 }
