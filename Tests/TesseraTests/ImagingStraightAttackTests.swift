@@ -275,9 +275,11 @@ struct ImagingStraightAttackTests {
     /// every flipped odd-sided photo's half shows it. An even-sided picture is the control.
     @Test(arguments: [ChromaSubsampling.s420, .s422])
     func aReversedOddSideKeepsItsChromaInPlace(_ output: ChromaSubsampling) throws {
-        let specs = [try RenditionSpec("50%")]
         var failures: [String] = []
-        for (width, height) in [(320, 200), (317, 199), (317, 200)] {
+        // The last: a 3:2 picture's thumbnail is 256x171, as the corpus's storm-2.5mp-422.jpg's is (turned
+        // upside down by orientation 3 or 4 it lost 1.3 dB at 4:2:0 against Pillow: 40.39 against 41.68).
+        for (width, height, spec) in [(320, 200, "50%"), (317, 199, "50%"), (317, 200, "50%"), (300, 200, "fit:256x256")] {
+            let specs = [try RenditionSpec(spec)]
             let source = try Self.small("2x2", width: width, height: height)
             var upright = 0.0
             for orientation in [1, 2, 3, 4] {
@@ -285,8 +287,8 @@ struct ImagingStraightAttackTests {
                 let made = try RenditionRenderer().render(jpeg, specs: specs, options: RenderOptions(subsampling: output))
                 let psnr = try Self.psnrs(source, made, orientation: orientation)[0]
                 if orientation == 1 { upright = psnr }
-                print("\(width)x\(height) o\(orientation) half at \(output): \(psnr) dB (upright \(upright))")
-                if psnr < upright - 0.5 { failures.append("\(width)x\(height) o\(orientation): \(psnr) dB, upright \(upright) dB") }
+                print("\(width)x\(height) o\(orientation) \(spec) at \(output): \(psnr) dB (upright \(upright))")
+                if psnr < upright - 0.5 { failures.append("\(width)x\(height) \(spec) o\(orientation): \(psnr) dB, upright \(upright) dB") }
             }
         }
         #expect(failures.isEmpty, "\(failures)")
