@@ -104,15 +104,8 @@ public final class RenditionRenderer {
         // rendition would read with the wrong axes: at 4:2:2 a turned picture decodes for each rendition.
         let turnedAsymmetric = info.orientation >= 5 && options.subsampling == .s422 && info.components != 1
         var sources = turnedAsymmetric ? stored.map { _ in nil } : Self.plan(stored)
-        // A largest rendition that 4/8 decodes straight to is a clean source for every smaller one (its
-        // IDCT filtered it, as a Lanczos would), however close in size: one SIMD decode, not a 5/8 one
-        // covering both (a 0.3 MP photo's half and thumbnail took 1.8x the time so).
-        if !turnedAsymmetric, options.chainRenditions, options.forcedScale == nil, options.qualityMargin == nil,
-           let largest = Self.largestFirst(stored).first, JPEGDecoder.decodesStraight(info, to: stored[largest]) {
-            for index in stored.indices where index != largest && sources[index] == nil
-                && stored[index].width <= stored[largest].width && stored[index].height <= stored[largest].height {
-                sources[index] = largest
-            }
+        if !turnedAsymmetric, options.chainRenditions, options.forcedScale == nil, options.qualityMargin == nil {
+            sources = Self.planStraight(info, stored, sources)
         }
         if JPEGDecoder.decodesToPlanes(info) {
             guard options.chainRenditions || specs.count < 2 else {
@@ -211,12 +204,26 @@ public final class RenditionRenderer {
                 let from = YUVPlanes.samplePixels(plane, subsampling: source.image.subsampling)
                 let extent = (source.extent.width / Double(from.x) * storedCover.0 / Double(size.width),
                               source.extent.height / Double(from.y) * storedCover.1 / Double(size.height))
+                // A chroma side the orientation reverses and whose last sample is partial (an odd side at
+                // 4:2:0 or 4:2:2): displayed, that sample must stay last, so the stored grid starts the
+                // overhang (a luma pixel) before the picture. Started at the picture, the whole plane sat
+                // half a chroma sample off once turned (2.5 dB on a 317x199 picture's mirrored half).
+                let overhang = plane == 0 ? (x: 0, y: 0)
+                    : (x: Self.reversesColumns(orientation) ? displaySizes[plane].width * step.x - display.width : 0,
+                       y: Self.reversesRows(orientation) ? displaySizes[plane].height * step.y - display.height : 0)
+                let storedOverhang = swaps ? (overhang.y, overhang.x) : (overhang.x, overhang.y)
+                let origin = (x: -Double(storedOverhang.0) * extent.0 / storedCover.0,
+                              y: -Double(storedOverhang.1) * extent.1 / storedCover.1)
                 let resized = resampler.resize(source.image.planes[plane], extent: extent, width: storedContent.width,
                                                height: storedContent.height,
-                                               padded: orientation == 1 ? displaySizes[plane] : nil)
-                // The stored copy is kept only for a rendition made from this one: beside the upright copy
-                // it would double what the rendition holds.
-                if orientation == 1 || sources.contains(index) { storedPlanes.append(resized) }
+                                               padded: orientation == 1 ? displaySizes[plane] : nil, origin: origin)
+                // The stored copy is kept only for a rendition made from this one (on the stored grid): beside
+                // the upright copy it would double what the rendition holds.
+                if orientation == 1 || sources.contains(index) {
+                    storedPlanes.append(origin == (0, 0) ? resized
+                        : resampler.resize(source.image.planes[plane], extent: extent, width: storedContent.width,
+                                           height: storedContent.height))
+                }
                 uprightPlanes.append(orientation == 1 ? resized
                     : Orientation.apply(orientation, to: resized, content: storedContent, padded: displaySizes[plane]))
             }
@@ -240,9 +247,36 @@ public final class RenditionRenderer {
         return renditions.map { $0! }
     }
 
+    /// Whether EXIF `orientation` shows the stored picture's columns (rows) in reverse along the displayed
+    /// width (height): `Orientation.apply` reads the displayed x (y) from the far edge.
+    static func reversesColumns(_ orientation: Int) -> Bool { [2, 3, 6, 7].contains(orientation) }
+    static func reversesRows(_ orientation: Int) -> Bool { [3, 4, 7, 8].contains(orientation) }
+
     /// A rendition at least this many times smaller than another is made from that one's pixels (a
     /// Lanczos output is a clean source), not from the larger decode.
     static let chainGap = 3
+
+    /// A largest rendition that 4/8 decodes straight to is a clean source (its IDCT filtered it, as a
+    /// Lanczos would) for the others at least `straightChainGap` smaller on both sides: one SIMD decode,
+    /// not a 5/8 one covering them all (a 0.3 MP photo's half and thumbnail took 1.6x the time so). Only
+    /// when that leaves it the one rendition decoded: another would make 4/8 not exact. Closer in size,
+    /// a second Lanczos is a near-identity blur (1 dB on a 317x199 picture's `fit:158x158`).
+    static func planStraight(_ info: JPEGInfo, _ stored: [(width: Int, height: Int)], _ sources: [Int?]) -> [Int?] {
+        guard let largest = largestFirst(stored).first, JPEGDecoder.decodesStraight(info, to: stored[largest]) else {
+            return sources
+        }
+        var chained = sources
+        for index in stored.indices where index != largest && sources[index] == nil {
+            guard Double(stored[largest].width) >= straightChainGap * Double(stored[index].width),
+                  Double(stored[largest].height) >= straightChainGap * Double(stored[index].height) else { return sources }
+            chained[index] = largest
+        }
+        return chained
+    }
+
+    /// How much smaller a rendition chained from a straight 4/8 one is on each side, at least: the
+    /// default thumbnail of a 640x400 photo is 1.25x under its half.
+    static let straightChainGap = 1.25
 
     static func largestFirst(_ sizes: [(width: Int, height: Int)]) -> [Int] {
         sizes.indices.sorted { sizes[$0].width * sizes[$0].height > sizes[$1].width * sizes[$1].height }

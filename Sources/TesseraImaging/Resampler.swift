@@ -50,8 +50,9 @@ public struct Resampler {
 
     /// Taps from `inSize` samples covering `extent` units of the picture (less than `inSize` when a
     /// DCT-scaled decode rounded its last sample up, or the box pre-reduction's last box is partial)
-    /// to `outSize` samples covering the same extent.
-    static func taps(from inSize: Int, extent: Double, to outSize: Int) -> Taps {
+    /// to `outSize` samples covering the same extent, from `origin` on (in input samples; negative: the
+    /// output grid starts before the first sample, as a flipped chroma plane's does).
+    static func taps(from inSize: Int, extent: Double, to outSize: Int, origin: Double = 0) -> Taps {
         // The last sample may hold less than a sample's worth of picture (the last box of a 16000-pixel
         // side reduced by 5333 is 1 pixel; the last of 752 rows of a 5/8 decode of 1203 covers 0.875
         // of a row, the rest being the encoder's edge padding): it weighs what it covers, at the centre
@@ -67,7 +68,7 @@ public struct Resampler {
         taps.count.reserveCapacity(outSize)
         var weights = [Double](repeating: 0, count: stride)
         for x in 0..<outSize {
-            let center = (Double(x) + 0.5) * scale
+            let center = origin + (Double(x) + 0.5) * scale
             var low = max(0, Int(center - support + 0.5))
             var high = min(inSize, max(low + 1, Int(center + support + 0.5)))
             var total = 0.0
@@ -94,14 +95,18 @@ public struct Resampler {
     /// Both passes stream: input rows are filtered horizontally into a ring just large enough for one
     /// output row's vertical taps, so no whole intermediate image exists (as in libvips).
     /// With `padded`, the output is that large (a YUV plane of TurboJPEG's size), the picture's last
-    /// column and row repeated into the rest, as an encoder pads an MCU.
+    /// column and row repeated into the rest, as an encoder pads an MCU. A plane's output grid may
+    /// start at `origin` (in the source's samples) instead of its first sample (`taps`).
     public mutating func resize(_ source: PixelBuffer, extent: (width: Double, height: Double)? = nil,
-                                width: Int, height: Int, padded: (width: Int, height: Int)? = nil) -> PixelBuffer {
+                                width: Int, height: Int, padded: (width: Int, height: Int)? = nil,
+                                origin: (x: Double, y: Double) = (0, 0)) -> PixelBuffer {
         var extent = extent ?? (Double(source.width), Double(source.height))
         let padded = padded ?? (width, height)
-        if source.width == padded.width && source.height == padded.height && extent == (Double(width), Double(height)) {
+        if source.width == padded.width && source.height == padded.height && extent == (Double(width), Double(height))
+            && origin == (0, 0) {
             return source
         }
+        precondition(source.channels == 1 || origin == (0, 0), "only a plane's grid moves")
         precondition(source.width > 0 && source.height > 0 && width > 0 && height > 0, "sizes start at 1 pixel")
         // A large reduction first averages whole boxes, as Pillow's `reducing_gap` does.
         let kx = max(1, Int(extent.width / (Double(width) * Self.reducingGap)))
@@ -113,7 +118,8 @@ public struct Resampler {
             extent = (extent.width / Double(kx), extent.height / Double(ky))
         }
         if input.channels == 1 {
-            return filterPlane(input, extent: extent, width: width, height: height, padded: padded)
+            return filterPlane(input, extent: extent, width: width, height: height, padded: padded,
+                               origin: (origin.x / Double(kx), origin.y / Double(ky)))
         }
         return filter(input, extent: extent, width: width, height: height, padded: padded)
     }
