@@ -108,9 +108,10 @@ extension JPEGDecoder {
     /// (docs/imaging-pipeline.md): 4/8 straight to the half costs 0 to 0.4 dB against a Lanczos resize
     /// of the full decode on baseline photos and halves their time (its IDCT is SIMD, 5/8's is not,
     /// and nothing is resampled); on a progressive one, whose time is the entropy decoding of every
-    /// scan into the coefficient buffer, it saved 4 to 10% and cost up to 1.5 dB, so those keep the margin.
+    /// scan into the coefficient buffer, it saved 4 to 10% and cost up to 1.5 dB, so those keep the
+    /// margin, as does a baseline picture in several scans (decoded into the same buffer first).
     static func straightToSize(_ info: JPEGInfo) -> Bool {
-        !info.isProgressive
+        !info.isMultiScan
     }
 
     /// Whether a planes decode for `target` (stored orientation) is 4/8 straight to it (`straightToSize`).

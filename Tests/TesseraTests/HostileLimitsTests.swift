@@ -103,6 +103,8 @@ struct HostileLimitsTests {
         let rendition = try render(jpeg, "50%")
         #expect((rendition.width, rendition.height) == (512, 384))
         #expect(try colour(rendition) == [210, 153, 133])
+        // Decoded whole into its coefficient buffer first, as a progressive one: it keeps the margin.
+        #expect(rendition.made.contains("decoded at 5/8"), "\(rendition.made)")
     }
 
     @Test(arguments: [("ladybird-420.jpg", 1), ("ladybird-progressive.jpg", 10), ("fresh-flower.jpg", 10)])
