@@ -89,8 +89,8 @@ extension JPEGDecoder {
         // An explicit margin keeps the smallest scale that holds it, as the RGB path does.
         let pick = margin != nil ? qualifying.first : qualifying.min { cost($0) < cost($1) }
         if let f = pick {
-            let how = exact(f) ? (2 * f.num > f.denom ? "exactly the size asked, nothing resampled"
-                                                      : "straight to the size asked by its SIMD IDCT (a baseline picture)")
+            let straight = "straight to the size asked by its SIMD IDCT (a single-scan picture)"
+            let how = exact(f) ? (2 * f.num > f.denom ? "exactly the size asked, nothing resampled" : straight)
                 : "\(margin ?? Self.margin(for: f))x the size asked for the Lanczos filter"
             let others = qualifying.filter { $0 != f }.map { "\(eighths($0)) \(Int(cost($0) / 1e6)) ms" }
             return (f, planeDecodeBytes(info, subsampling, f), true,

@@ -183,8 +183,8 @@ public final class JPEGDecoder {
             }
             // The budget was computed from the inspector's reading of the header: it must be libjpeg's,
             // and so must the layout the planes were allocated for (`layout`), which TurboJPEG fills by its own.
-            guard Int(headerWidth) == info.width, Int(headerHeight) == info.height, layout.map({ $0 == subsampling }) ?? true
-            else {
+            guard Int(headerWidth) == info.width, Int(headerHeight) == info.height,
+                  layout.map({ $0 == subsampling }) ?? true else {
                 failure = (-3, "")
                 return
             }
