@@ -143,9 +143,11 @@ struct ImagingOriginAttackTests {
     /// colour; but its chroma grid's sample covers two luma pixels of which the picture is one, so
     /// the sample is centred on the picture's far edge and its Lanczos (two pictures wide) weighs the
     /// edge half: 30.6 dB against 52.9 at 4:4:4 (a 17x17 crop of ladybird-444, upright). A flip moves
-    /// the centre to the other edge (orientation 6: 37.9 dB), so a one-pixel picture's colour even
-    /// depends on its orientation. Not new in e735870 (the upright case never moves); 1-pixel sides
-    /// (1x2, 1x3: 26.8 and 28.6 dB against 40.2 and 34.5) show it too. Expected: within 1 dB of 4:4:4.
+    /// the centre to the other edge, so since e735870 a one-pixel picture's colour depends on its
+    /// orientation (CLI, quality 100: 30.6 dB at o1, o5; 31.2 at o2, o8; 37.9 at o3, o4, o6, o7; at
+    /// 3ddc6c3 30.6 at all eight). The edge centring itself is older (the upright case never moves);
+    /// 1-pixel sides (1x2, 1x3: 26.8 and 28.6 dB against 40.2 and 34.5) show it too. Expected: within
+    /// 1 dB of 4:4:4 (or 45 dB).
     @Test func aOnePixelRenditionHasItsColour() throws {
         var failures: [String] = []
         for (width, height) in [(17, 17), (17, 35), (33, 19)] {
