@@ -214,15 +214,20 @@ public final class RenditionRenderer {
                 let storedOverhang = swaps ? (overhang.y, overhang.x) : (overhang.x, overhang.y)
                 let origin = (x: -Double(storedOverhang.0) * extent.0 / storedCover.0,
                               y: -Double(storedOverhang.1) * extent.1 / storedCover.1)
+                // The picture in the source plane's samples, where the chroma grid of an odd side overhangs it.
+                let overhangs = plane > 0 && (displaySizes[plane].width * step.x != display.width
+                    || displaySizes[plane].height * step.y != display.height)
+                let picture = overhangs ? (source.extent.width / Double(from.x), source.extent.height / Double(from.y)) : nil
                 let resized = resampler.resize(source.image.planes[plane], extent: extent, width: storedContent.width,
                                                height: storedContent.height,
-                                               padded: orientation == 1 ? displaySizes[plane] : nil, origin: origin)
+                                               padded: orientation == 1 ? displaySizes[plane] : nil, origin: origin,
+                                               picture: picture)
                 // The stored copy is kept only for a rendition made from this one (on the stored grid): beside
                 // the upright copy it would double what the rendition holds.
                 if orientation == 1 || sources.contains(index) {
                     storedPlanes.append(origin == (0, 0) ? resized
                         : resampler.resize(source.image.planes[plane], extent: extent, width: storedContent.width,
-                                           height: storedContent.height))
+                                           height: storedContent.height, picture: picture))
                 }
                 uprightPlanes.append(orientation == 1 ? resized
                     : Orientation.apply(orientation, to: resized, content: storedContent, padded: displaySizes[plane]))

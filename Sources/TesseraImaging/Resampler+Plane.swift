@@ -6,14 +6,18 @@ extension Resampler {
     /// horizontal pass eight outputs a step too: its taps are the same for every output but the edges.
     mutating func filterPlane(_ source: PixelBuffer, extent: (width: Double, height: Double),
                               width: Int, height: Int, padded: (width: Int, height: Int),
-                              origin: (x: Double, y: Double) = (0, 0)) -> PixelBuffer {
+                              origin: (x: Double, y: Double) = (0, 0),
+                              picture: (width: Double, height: Double)? = nil) -> PixelBuffer {
         precondition(source.channels == 1, "a plane has one sample a pixel")
         precondition(padded.width >= width && padded.height >= height, "padding only adds")
-        let inW = Self.covered(source.width, extent.width), inH = Self.covered(source.height, extent.height)
-        let vertical = Self.taps(from: inH, extent: extent.height, to: height, origin: origin.y)
-        let horizontal = Self.taps(from: inW, extent: extent.width, to: width, origin: origin.x)
+        // Samples past the picture (a plane's padding) are not the picture's: the taps end where it does.
+        let inW = Self.covered(source.width, min(extent.width, picture?.width ?? extent.width))
+        let inH = Self.covered(source.height, min(extent.height, picture?.height ?? extent.height))
+        let vertical = Self.taps(from: inH, extent: extent.height, to: height, origin: origin.y, picture: picture?.height)
+        let horizontal = Self.taps(from: inW, extent: extent.width, to: width, origin: origin.x, picture: picture?.width)
         // A side that keeps its size and extent (the even side of an odd-sided decode) is only copied.
-        let across: Void? = inW == width && extent.width == Double(width) && origin.x == 0 ? nil : ()
+        let across: Void? = inW == width && extent.width == Double(width) && origin.x == 0
+            && (picture?.width ?? extent.width) >= extent.width ? nil : ()
         let halving = Self.halving(horizontal, extent: extent.width, width: width)
         let ringRows = min(inH, vertical.count.max() ?? 1)
         let rowStride = (inW + 15) & ~15

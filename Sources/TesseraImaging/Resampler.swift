@@ -51,13 +51,16 @@ public struct Resampler {
     /// Taps from `inSize` samples covering `extent` units of the picture (less than `inSize` when a
     /// DCT-scaled decode rounded its last sample up, or the box pre-reduction's last box is partial)
     /// to `outSize` samples covering the same extent, from `origin` on (in input samples; negative: the
-    /// output grid starts before the first sample, as a flipped chroma plane's does).
-    static func taps(from inSize: Int, extent: Double, to outSize: Int, origin: Double = 0) -> Taps {
+    /// output grid starts before the first sample, as a flipped chroma plane's does). With `picture`
+    /// (how much of the input is picture, when the output grid overhangs it, as an odd side's chroma
+    /// does), an output that covers the picture only in part is centred on that part.
+    static func taps(from inSize: Int, extent: Double, to outSize: Int, origin: Double = 0,
+                     picture: Double? = nil) -> Taps {
         // The last sample may hold less than a sample's worth of picture (the last box of a 16000-pixel
         // side reduced by 5333 is 1 pixel; the last of 752 rows of a 5/8 decode of 1203 covers 0.875
         // of a row, the rest being the encoder's edge padding): it weighs what it covers, at the centre
         // of it. Weighed whole, it pulled a 1x1 thumbnail of a 16000-pixel ramp 15.5 levels its way.
-        let lastCoverage = min(1, extent - Double(inSize - 1))
+        let lastCoverage = min(1, min(extent, picture ?? extent) - Double(inSize - 1))
         precondition(lastCoverage > 0, "the extent must reach into the last sample")
         let scale = extent / Double(outSize)
         let filterScale = max(scale, 1)
@@ -68,7 +71,13 @@ public struct Resampler {
         taps.count.reserveCapacity(outSize)
         var weights = [Double](repeating: 0, count: stride)
         for x in 0..<outSize {
-            let center = origin + (Double(x) + 0.5) * scale
+            var center = origin + (Double(x) + 0.5) * scale
+            // A chroma sample half past the picture's edge holds the picture's edge pixel, not the space
+            // beyond: centred at the edge, a one-pixel 4:2:0 rendition took the colour of its corner.
+            if let picture {
+                let left = max(0, origin + Double(x) * scale), right = min(picture, origin + Double(x + 1) * scale)
+                if right > left { center = (left + right) / 2 }
+            }
             var low = max(0, Int(center - support + 0.5))
             var high = min(inSize, max(low + 1, Int(center + support + 0.5)))
             var total = 0.0
@@ -96,17 +105,19 @@ public struct Resampler {
     /// output row's vertical taps, so no whole intermediate image exists (as in libvips).
     /// With `padded`, the output is that large (a YUV plane of TurboJPEG's size), the picture's last
     /// column and row repeated into the rest, as an encoder pads an MCU. A plane's output grid may
-    /// start at `origin` (in the source's samples) instead of its first sample (`taps`).
+    /// start at `origin` (in the source's samples) instead of its first sample, and overhang the
+    /// `picture` part of the source (`taps`).
     public mutating func resize(_ source: PixelBuffer, extent: (width: Double, height: Double)? = nil,
                                 width: Int, height: Int, padded: (width: Int, height: Int)? = nil,
-                                origin: (x: Double, y: Double) = (0, 0)) -> PixelBuffer {
+                                origin: (x: Double, y: Double) = (0, 0),
+                                picture: (width: Double, height: Double)? = nil) -> PixelBuffer {
         var extent = extent ?? (Double(source.width), Double(source.height))
         let padded = padded ?? (width, height)
         if source.width == padded.width && source.height == padded.height && extent == (Double(width), Double(height))
             && origin == (0, 0) {
             return source
         }
-        precondition(source.channels == 1 || origin == (0, 0), "only a plane's grid moves")
+        precondition(source.channels == 1 || (origin == (0, 0) && picture == nil), "only a plane's grid moves")
         precondition(source.width > 0 && source.height > 0 && width > 0 && height > 0, "sizes start at 1 pixel")
         // A large reduction first averages whole boxes, as Pillow's `reducing_gap` does.
         let kx = max(1, Int(extent.width / (Double(width) * Self.reducingGap)))
@@ -119,7 +130,8 @@ public struct Resampler {
         }
         if input.channels == 1 {
             return filterPlane(input, extent: extent, width: width, height: height, padded: padded,
-                               origin: (origin.x / Double(kx), origin.y / Double(ky)))
+                               origin: (origin.x / Double(kx), origin.y / Double(ky)),
+                               picture: picture.map { ($0.width / Double(kx), $0.height / Double(ky)) })
         }
         return filter(input, extent: extent, width: width, height: height, padded: padded)
     }
