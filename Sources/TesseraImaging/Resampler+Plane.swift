@@ -13,12 +13,17 @@ extension Resampler {
         // Samples past the picture (a plane's padding) are not the picture's: the taps end where it does.
         let inW = Self.covered(source.width, min(extent.width, picture?.width ?? extent.width))
         let inH = Self.covered(source.height, min(extent.height, picture?.height ?? extent.height))
-        let vertical = Self.taps(from: inH, extent: extent.height, to: height, origin: origin.y, picture: picture?.height)
-        let horizontal = Self.taps(from: inW, extent: extent.width, to: width, origin: origin.x, picture: picture?.width)
+        let key = [Double(inW), Double(inH), extent.width, extent.height, Double(width), Double(height), origin.x, origin.y,
+                   picture?.width ?? -1, picture?.height ?? -1]
+        if planeTaps?.key != key {
+            let horizontal = Self.taps(from: inW, extent: extent.width, to: width, origin: origin.x, picture: picture?.width)
+            planeTaps = (key, Self.taps(from: inH, extent: extent.height, to: height, origin: origin.y, picture: picture?.height),
+                         horizontal, Self.halving(horizontal, extent: extent.width, width: width))
+        }
+        let (_, vertical, horizontal, halving) = planeTaps!
         // A side that keeps its size and extent (the even side of an odd-sided decode) is only copied.
         let across: Void? = inW == width && extent.width == Double(width) && origin.x == 0
             && (picture?.width ?? extent.width) >= extent.width ? nil : ()
-        let halving = Self.halving(horizontal, extent: extent.width, width: width)
         let ringRows = min(inH, vertical.count.max() ?? 1)
         let rowStride = (inW + 15) & ~15
         if ring.count < ringRows * rowStride { ring = [Float](repeating: 0, count: ringRows * rowStride) }
@@ -177,9 +182,10 @@ extension Resampler {
                                 into out: UnsafeMutablePointer<Float>) {
         taps.first.withUnsafeBufferPointer { first in
             taps.weights.withUnsafeBufferPointer { weights in
+                // Wrapping arithmetic: the indices are the taps' own, and overflow checks cost a tenth here.
                 @inline(__always) func dot(_ x: Int, _ j: Int) -> SIMD4<Float> {
-                    UnsafeRawPointer(row + first[x] + j).loadUnaligned(as: SIMD4<Float>.self)
-                        * UnsafeRawPointer(weights.baseAddress! + x * taps.stride + j).loadUnaligned(as: SIMD4<Float>.self)
+                    UnsafeRawPointer(row + (first[x] &+ j)).loadUnaligned(as: SIMD4<Float>.self)
+                        * UnsafeRawPointer(weights.baseAddress! + (x &* taps.stride &+ j)).loadUnaligned(as: SIMD4<Float>.self)
                 }
                 var x = range.lowerBound
                 while x + 4 <= range.upperBound {

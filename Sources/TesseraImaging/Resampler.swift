@@ -13,6 +13,9 @@ public struct Resampler {
     /// row, its even and odd samples and its output (`filterPlane`).
     var line: [Float] = []
 
+    /// The last plane's taps, for the next plane of the same geometry (a picture's two chroma planes).
+    var planeTaps: (key: [Double], vertical: Taps, horizontal: Taps, halving: Halving?)?
+
     public init() {}
 
     /// Scratch kept for the next call is at most this many bytes: a wide upscale's ring (up to ~29 MB
@@ -23,6 +26,7 @@ public struct Resampler {
     public mutating func releaseLargeScratch() {
         if ring.count * MemoryLayout<Float>.stride > Self.keptScratchBytes { ring = [] }
         if line.count * MemoryLayout<Float>.stride > Self.keptScratchBytes { line = [] }
+        planeTaps = nil
     }
 
     /// Bytes of scratch held between calls (tests read it).
