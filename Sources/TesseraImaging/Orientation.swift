@@ -19,26 +19,34 @@ public enum Orientation {
         let room = padded ?? (outW, outH)
         precondition(room.width >= outW && room.height >= outH, "padding only adds")
         var out = [UInt8](unsafeUninitializedCapacity: room.width * room.height * c) { _, n in n = room.width * room.height * c }
+        // Where a displayed row starts in the stored pixels, and the step to the next displayed pixel:
+        // a row of the output is a row or a column of the input, read forwards or backwards, so the
+        // orientation is decided once a row, not once a pixel (a per-pixel switch was a fifth of a
+        // turned 4 MP photo's time).
+        let (step, start): (Int, (Int) -> Int) = switch orientation {
+        case 2: (-c, { oy in (oy * stride + w - 1) * c })
+        case 3: (-c, { oy in ((h - 1 - oy) * stride + w - 1) * c })
+        case 4: (c, { oy in (h - 1 - oy) * stride * c })
+        case 5: (stride * c, { oy in oy * c })
+        case 6: (-stride * c, { oy in ((h - 1) * stride + oy) * c })
+        case 7: (-stride * c, { oy in ((h - 1) * stride + w - 1 - oy) * c })
+        case 8: (stride * c, { oy in (w - 1 - oy) * c })
+        default: (c, { oy in oy * stride * c })
+        }
         image.pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 for oy in 0..<outH {
-                    for ox in 0..<outW {
-                        // Where the displayed pixel (ox, oy) is stored.
-                        let (sx, sy): (Int, Int)
-                        switch orientation {
-                        case 2: (sx, sy) = (w - 1 - ox, oy)
-                        case 3: (sx, sy) = (w - 1 - ox, h - 1 - oy)
-                        case 1: (sx, sy) = (ox, oy)
-                        case 4: (sx, sy) = (ox, h - 1 - oy)
-                        case 5: (sx, sy) = (oy, ox)
-                        case 6: (sx, sy) = (oy, h - 1 - ox)
-                        case 7: (sx, sy) = (w - 1 - oy, h - 1 - ox)
-                        default: (sx, sy) = (w - 1 - oy, ox)
+                    var s = start(oy)
+                    let row = dst.baseAddress! + oy * room.width * c
+                    if c == 1 {
+                        for ox in 0..<outW { row[ox] = src[s]; s &+= step }
+                    } else {
+                        for ox in 0..<outW {
+                            for k in 0..<c { row[ox * c + k] = src[s + k] }
+                            s &+= step
                         }
-                        let s = (sy * stride + sx) * c, d = (oy * room.width + ox) * c
-                        for k in 0..<c { dst[d + k] = src[s + k] }
                     }
-                    for i in (outW * c)..<(room.width * c) { dst[oy * room.width * c + i] = dst[oy * room.width * c + i - c] }
+                    for i in (outW * c)..<(room.width * c) { row[i] = row[i - c] }
                 }
                 for oy in outH..<room.height {
                     (dst.baseAddress! + oy * room.width * c).update(from: dst.baseAddress! + (outH - 1) * room.width * c,

@@ -18,6 +18,39 @@ struct ImagingOrientationTests {
         5: ["-transpose"], 6: ["-rotate", "270"], 7: ["-transverse"], 8: ["-rotate", "90"],
     ]
 
+    /// `Orientation.apply` walks a displayed row as a stored row or column, forwards or backwards; pixel
+    /// by pixel, the displayed (x, y) is the stored pixel the tag names (the mapping the tests below
+    /// hold to djpeg), for one and three channels, a content narrower than the rows it sits in, and a
+    /// padded output (the last column and row repeated).
+    @Test(arguments: [1, 3], 1...8)
+    func everyPixelLandsWhereTheTagSays(_ channels: Int, _ orientation: Int) {
+        let (stride, rows, w, h) = (7, 5, 6, 4)
+        let image = PixelBuffer(width: stride, height: rows, channels: channels,
+                                pixels: (0..<(stride * rows * channels)).map { UInt8($0 % 251) })
+        let outW = orientation >= 5 ? h : w, outH = orientation >= 5 ? w : h
+        let out = Orientation.apply(orientation, to: image, content: (w, h), padded: (outW + 2, outH + 1))
+        #expect((out.width, out.height) == (outW + 2, outH + 1))
+        for oy in 0..<(outH + 1) {
+            for ox in 0..<(outW + 2) {
+                let (x, y) = (min(ox, outW - 1), min(oy, outH - 1))
+                let (sx, sy) = switch orientation {
+                case 2: (w - 1 - x, y)
+                case 3: (w - 1 - x, h - 1 - y)
+                case 4: (x, h - 1 - y)
+                case 5: (y, x)
+                case 6: (y, h - 1 - x)
+                case 7: (w - 1 - y, h - 1 - x)
+                case 8: (w - 1 - y, x)
+                default: (x, y)
+                }
+                for k in 0..<channels {
+                    #expect(out.pixels[(oy * out.width + ox) * channels + k] == image.pixels[(sy * stride + sx) * channels + k],
+                            "o\(orientation) (\(ox), \(oy)) channel \(k)")
+                }
+            }
+        }
+    }
+
     /// `ladybird-444.jpg` is 320x200 in 8x8 MCUs, so every transform is perfect (`-perfect` fails the
     /// run otherwise). `ladybird-420.jpg` has 16x16 MCUs, 20 columns and 12.5 rows of them: `-trim`
     /// drops the last, partial row wherever a transform moves the bottom edge off the bottom or right
