@@ -90,21 +90,30 @@ struct ImagingOriginAttackTests {
         let specs = try ["fit:25x25", "fit:24x24", "fit:601x601:upscale", "fit:211x211"].map { try RenditionSpec($0) }
         var failures: [String] = []
         for output in [ChromaSubsampling.s420, .s422] {
-            var unreversed: [Int: [Double]] = [:]
-            for orientation in [1, 5, 2, 3, 4, 6, 7, 8] {
-                let jpeg = orientation == 1 ? source : JPEGSurgery.withOrientation(source, orientation)
-                let options = RenderOptions(quality: 100, subsampling: output)
-                let made = try specs.map { try RenditionRenderer().render(jpeg, specs: [$0], options: options)[0] }
-                let psnr = try Straight.psnrs(source, made, orientation: orientation)
-                if orientation == 1 || orientation == 5 { unreversed[orientation] = psnr }
-                let base = unreversed[orientation >= 5 ? 5 : 1]!
-                print("\(sampling) o\(orientation) to \(output): \(zip(made, psnr).map { "\($0.width)x\($0.height) \($1)" })")
-                for (index, value) in psnr.enumerated() where value < base[index] - 0.3 {
-                    failures.append("\(sampling) o\(orientation) \(output) \(specs[index]): \(value) dB, unreversed \(base[index])")
-                }
-            }
+            failures += try Self.againstUnreversed(source, specs, output, within: 0.3, name: sampling)
         }
         #expect(failures.isEmpty, "\(failures)")
+    }
+
+    /// Each spec rendered alone at every orientation (quality 100, `output`): the renditions more than
+    /// `within` dB under the same one unreversed (orientation 1, or 5 for the turned ones).
+    static func againstUnreversed(_ source: [UInt8], _ specs: [RenditionSpec], _ output: ChromaSubsampling,
+                                  within: Double, name: String) throws -> [String] {
+        var failures: [String] = []
+        var unreversed: [Int: [Double]] = [:]
+        for orientation in [1, 5, 2, 3, 4, 6, 7, 8] {
+            let jpeg = orientation == 1 ? source : JPEGSurgery.withOrientation(source, orientation)
+            let options = RenderOptions(quality: 100, subsampling: output)
+            let made = try specs.map { try RenditionRenderer().render(jpeg, specs: [$0], options: options)[0] }
+            let psnr = try Straight.psnrs(source, made, orientation: orientation)
+            if orientation == 1 || orientation == 5 { unreversed[orientation] = psnr }
+            let base = unreversed[orientation >= 5 ? 5 : 1]!
+            for (index, value) in psnr.enumerated() where value < base[index] - within {
+                failures.append("\(name) o\(orientation) \(output) \(specs[index]) \(made[index].width)x\(made[index].height): "
+                    + "\(value) dB, unreversed \(base[index])")
+            }
+        }
+        return failures
     }
 
     /// Tiny pictures whose renditions hold 1-3 chroma samples a side (the moved grid then starts
@@ -121,19 +130,7 @@ struct ImagingOriginAttackTests {
             let source = try Straight.small("2x2", width: width, height: height)
             let specs = try ["fit:5x5", "fit:3x3", "fit:9x9", "50%"].map { try RenditionSpec($0) }
             for output in [ChromaSubsampling.s420, .s422] {
-                var unreversed: [Int: [Double]] = [:]
-                for orientation in [1, 5, 2, 3, 4, 6, 7, 8] {
-                    let jpeg = orientation == 1 ? source : JPEGSurgery.withOrientation(source, orientation)
-                    let options = RenderOptions(quality: 100, subsampling: output)
-                    let made = try specs.map { try RenditionRenderer().render(jpeg, specs: [$0], options: options)[0] }
-                    let psnr = try Straight.psnrs(source, made, orientation: orientation)
-                    if orientation == 1 || orientation == 5 { unreversed[orientation] = psnr }
-                    let base = unreversed[orientation >= 5 ? 5 : 1]!
-                    for (index, value) in psnr.enumerated() where value < base[index] - 2.5 {
-                        failures.append("\(width)x\(height) o\(orientation) \(output) \(specs[index]) "
-                            + "\(made[index].width)x\(made[index].height): \(value) dB, unreversed \(base[index])")
-                    }
-                }
+                failures += try Self.againstUnreversed(source, specs, output, within: 2.5, name: "\(width)x\(height)")
             }
         }
         #expect(failures.isEmpty, "\(failures)")
